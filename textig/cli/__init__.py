@@ -1,0 +1,56 @@
+"""The ``textig`` command: argument parsing only; each subcommand lives in its own module.
+
+Every subcommand module exposes ``register(subparsers)``, which adds its parser and sets
+``func`` (called with the parsed namespace, returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from textig import __version__
+from textig.errors import TextigError
+
+_SUBCOMMANDS = ("data", "embed", "train", "evaluate", "explain", "compare")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Assemble the top-level parser from the subcommand modules."""
+    from importlib import import_module
+
+    parser = argparse.ArgumentParser(
+        prog="textig",
+        description="Explain AnnexML caption labels with Integrated Gradients, down to words.",
+    )
+    parser.add_argument("--version", action="version", version=f"textig {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in _SUBCOMMANDS:
+        import_module(f"textig.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; user errors become one line on stderr and exit code 1 (usage errors: 2)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except TextigError as error:
+        print(f"textig: error: {error}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as error:
+        if os.environ.get("TEXTIG_DEBUG"):
+            raise
+        print(f"textig: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("textig: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+"""`textig train`: placeholder until its issue lands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `train` subcommand."""
+    parser = subparsers.add_parser("train", help="(not yet implemented)")
+    parser.set_defaults(func=lambda args: parser.error("not implemented yet"))
