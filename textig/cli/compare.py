@@ -1,11 +1,123 @@
-"""`textig compare`: placeholder until its issue lands."""
+"""`textig compare`: two embedders (each with its own model) explain the same caption side by side.
+
+Both sides explain the same labels: for topN, the union of each side's top N. Batch mode
+(--n/--ids) writes one comparison per caption and an index; corpus-level figures (faithfulness
+tables) are added by `textig evaluate` through ``Comparison.corpus``.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textig.cli.explain import (
+    add_common_arguments,
+    check_mode,
+    find_caption,
+    load_data,
+    make_explainer,
+    parse_labels,
+    run_batch,
+    select_captions,
+)
+from textig.errors import TextigError
+
+if TYPE_CHECKING:
+    from textig.data import Caption
+    from textig.explain import Explainer
+    from textig.report import IndexEntry
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `compare` subcommand."""
-    parser = subparsers.add_parser("compare", help="(not yet implemented)")
-    parser.set_defaults(func=lambda args: parser.error("not implemented yet"))
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare two embedders' explanations of a caption (one HTML report)",
+        description="Explain a caption with two embedders, each with its own model, and show "
+        "their predictions, word colourings and word-rank agreement side by side.",
+    )
+    add_common_arguments(parser)
+    parser.add_argument("--embedders", default="glove,sbert", help="two specs, comma-separated")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="EMBEDDER=PATH",
+        help="model file of one embedder (repeatable); others are trained/cached",
+    )
+    parser.set_defaults(func=run)
+
+
+def _model_paths(specs: list[str], given: list[str]) -> dict[str, Path]:
+    paths = {}
+    for item in given:
+        name, sep, path = item.partition("=")
+        if not sep or name not in specs:
+            raise TextigError(f"--model takes EMBEDDER=PATH with EMBEDDER in {', '.join(specs)}")
+        paths[name] = Path(path)
+    return paths
+
+
+def _embedder_specs(spec: str) -> list[str]:
+    specs = [s.strip() for s in spec.split(",") if s.strip()]
+    if len(specs) != 2 or specs[0] == specs[1]:
+        raise TextigError("--embedders takes two different embedders, e.g. glove,sbert")
+    return specs
+
+
+def shared_labels(explainers: list[Explainer], text: str, labels: Any) -> Any:
+    """topN -> the union of each side's top N (left first); other choices pass through."""
+    if not (isinstance(labels, str) and labels.startswith("top")):
+        return labels
+    chosen = [name for e in explainers for name in e.top_labels(text, int(labels[3:]))]
+    if not chosen:
+        raise TextigError("neither model gives any label a positive score for this caption")
+    return list(dict.fromkeys(chosen))
+
+
+def compare_one(
+    explainers: list[Explainer], text: str, labels: Any, known: Caption | None, out: Path, name: str
+) -> tuple[Path, Path, list[str]]:
+    """Explain ``text`` on both sides and write the comparison report."""
+    from textig.report import compare, write_comparison
+
+    chosen = shared_labels(explainers, text, labels)
+    left, right = (
+        explainer.explain(
+            text,
+            labels=chosen,
+            true_labels=list(known.labels) if known else None,
+            caption_id=known.id if known else None,
+        )
+        for explainer in explainers
+    )
+    html, data = write_comparison(compare(left, right), out, name)
+    return html, data, [label.label for label in left.labels]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compare the two embedders on the caption (or the batch) and print the written paths."""
+    from textig.report import IndexEntry, slugify
+
+    batch = check_mode(args)
+    specs = _embedder_specs(args.embedders)
+    models = _model_paths(specs, args.model)
+    labels = parse_labels(args.labels)
+    dataset = load_data(args.data)
+    explainers = [make_explainer(spec, models.get(spec), dataset, args) for spec in specs]
+    if not batch:
+        known = find_caption(dataset, args.caption)
+        name = args.name or "compare-" + slugify(known.id if known else args.caption)
+        html, data, _ = compare_one(explainers, args.caption, labels, known, args.out, name)
+        print(html)
+        print(data)
+        return 0
+
+    def work(caption: Caption, name: str) -> IndexEntry:
+        _, _, explained = compare_one(explainers, caption.text, labels, caption, args.out, name)
+        return IndexEntry(name, caption.text, caption.id, tuple(explained), caption.labels)
+
+    title = f"textig comparisons: {' vs '.join(specs)} on {dataset.name} {args.split}"
+    print(run_batch(select_captions(dataset, args), work, args.out, title))
+    return 0

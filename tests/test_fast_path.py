@@ -1,0 +1,113 @@
+"""BruteForceScorer: brute-force votes, and one-feature nudges scored without materialising."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_fast_path_toys import naive_votes, random_model, toy_model
+
+from textig.annexml.fast_path import BruteForceScorer
+from textig.errors import TextigError
+
+
+def _materialised(model, points: np.ndarray, steps: np.ndarray):
+    """Reference for axis_scores: build every nudged copy and score it naively."""
+    plus = np.stack([naive_votes(model, p + np.diag(steps)) for p in points])
+    minus = np.stack([naive_votes(model, p - np.diag(steps)) for p in points])
+    return plus, minus
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_call_matches_naive_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    model = random_model(rng, duplicates=seed % 3)
+    X = rng.normal(size=(25, 6))
+    np.testing.assert_array_equal(BruteForceScorer(model)(X), naive_votes(model, X))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_axis_scores_equal_materialised_nudges(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    model = random_model(rng, duplicates=seed % 3, n_clusters=3)
+    points = rng.normal(size=(4, 6))
+    steps = rng.normal(size=6) * (0.2 + seed)  # large steps switch clusters too
+    plus, minus = BruteForceScorer(model).axis_scores(points, steps)
+    ref_plus, ref_minus = _materialised(model, points, steps)
+    np.testing.assert_array_equal(plus, ref_plus)
+    np.testing.assert_array_equal(minus, ref_minus)
+
+
+def test_axis_scores_cover_cluster_switches() -> None:
+    """Guard that the random cases above really exercise nudges changing cluster."""
+    rng = np.random.default_rng(105)
+    model = random_model(rng, n_clusters=3)
+    points = rng.normal(size=(4, 6))
+    steps = rng.normal(size=6) * 5.2
+    scorer = BruteForceScorer(model)
+    home = scorer.learners[0].assign(points)
+    nudged = scorer.learners[0].assign((points[:, None, :] + np.diag(steps)).reshape(-1, 6))
+    assert np.any(nudged != np.repeat(home, 6))
+
+
+def test_axis_scores_exact_ties_follow_position_rule() -> None:
+    """Small integers make every key exact, so nudges create true ties between members."""
+    E = [[1, 0], [0, 1], [0, 1], [1, 1]]
+    Y = np.eye(4)
+    model = toy_model([([[1, 0], [0, 1]], [(np.eye(2), E, [0, 1, 2, 3])] * 2)], Y, num_nn=2)
+    points = np.array([[1.0, 1.0], [2.0, 1.0], [1.0, 2.0], [0.0, 1.0]])
+    steps = np.array([1.0, 1.0])
+    plus, minus = BruteForceScorer(model).axis_scores(points, steps)
+    ref_plus, ref_minus = _materialised(model, points, steps)
+    np.testing.assert_array_equal(plus, ref_plus)
+    np.testing.assert_array_equal(minus, ref_minus)
+    # (1, 1) + e_2 = (1, 2): keys 1, 2, 2, 3 -> members 3 and 1 (1 beats its duplicate 2)
+    np.testing.assert_array_equal(plus[0, 1], [0, 1, 0, 1])
+
+
+def test_zero_steps_give_the_points_own_scores() -> None:
+    rng = np.random.default_rng(7)
+    model = random_model(rng)
+    points = rng.normal(size=(3, 6))
+    scorer = BruteForceScorer(model)
+    plus, minus = scorer.axis_scores(points, np.zeros(6))
+    own = scorer(points)[:, None, :]
+    np.testing.assert_array_equal(plus, np.broadcast_to(own, plus.shape))
+    np.testing.assert_array_equal(minus, np.broadcast_to(own, minus.shape))
+
+
+def test_neighbours_report_cluster_and_sorted_members() -> None:
+    E = [[1, 0], [0, 1], [-1, 0]]
+    model = toy_model([([[1, 0]], [(np.eye(2), E, [0, 1, 2])])], np.eye(3), num_nn=2)
+    [(cluster, members)] = BruteForceScorer(model).neighbours(np.array([[-1.0, 2.0]]))
+    np.testing.assert_array_equal(cluster, [0])
+    np.testing.assert_array_equal(members, [[1, 2]])
+
+
+def test_small_cluster_uses_all_its_members() -> None:
+    E = [[1, 0], [0, 1]]
+    model = toy_model([([[1, 0]], [(np.eye(2), E, [0, 1])])], np.eye(2), num_nn=5)
+    np.testing.assert_array_equal(BruteForceScorer(model)(np.array([[1.0, 0.0]])), [[1, 1]])
+
+
+def test_bad_inputs_raise_textig_error() -> None:
+    rng = np.random.default_rng(3)
+    scorer = BruteForceScorer(random_model(rng))
+    with pytest.raises(TextigError, match="shape"):
+        scorer(np.zeros((2, 5)))
+    with pytest.raises(TextigError, match="NaN"):
+        scorer(np.full((1, 6), np.nan))
+    with pytest.raises(TextigError, match="steps"):
+        scorer.axis_scores(np.ones((1, 6)), np.ones(5))
+    with pytest.raises(TextigError, match="steps"):
+        scorer.axis_scores(np.ones((1, 6)), np.full(6, np.inf))
+
+
+def test_unsupported_or_unfitted_models_are_refused() -> None:
+    rng = np.random.default_rng(4)
+    model = random_model(rng)
+    model.score = "similarity"
+    with pytest.raises(TextigError, match="votes"):
+        BruteForceScorer(model)
+    model.score, model.learners_ = "votes", None
+    with pytest.raises(TextigError, match="not fitted"):
+        BruteForceScorer(model)

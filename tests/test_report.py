@@ -1,0 +1,149 @@
+"""HTML reports: escaping, self-containment, colours on the original text, files written."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+from test_explain_support import TRAIN, FakeEmbedder, LinearModel
+
+from embeddings.base import WordScore
+from textig.explain import Explainer
+from textig.report import (
+    IndexEntry,
+    compare,
+    render_comparison,
+    render_explanation,
+    render_index,
+    slugify,
+    word_agreement,
+    write_explanation,
+    write_index,
+)
+from textig.report.colors import caption_segments, score_color
+from textig.report.svg import bar_chart
+
+HOSTILE = 'A dog <script>alert(1)</script> runs in the "park" & sleeps'
+
+
+def explain(text: str = HOSTILE, **kwargs):
+    explainer = Explainer(FakeEmbedder(), LinearModel(), training_features=TRAIN)
+    return explainer.explain(text, **kwargs)
+
+
+def external_references(page: str) -> list[str]:
+    return re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, flags=re.I)
+
+
+def test_script_caption_is_escaped_everywhere() -> None:
+    page = render_explanation(explain(true_labels=["dog"]))
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&#34;park&#34;" in page or "&quot;park&quot;" in page
+
+
+def test_report_is_self_contained() -> None:
+    page = render_explanation(explain())
+    assert external_references(page) == []
+    assert "<link" not in page and "<script" not in page.lower()
+    assert "<style>" in page and "<svg" in page
+
+
+def test_words_are_coloured_on_the_original_characters() -> None:
+    explanation = explain(labels=["dog"])
+    page = render_explanation(explanation)
+    spans = re.findall(
+        r'<span class="w (\w+)" style="([^"]*)" title="([^"]*)"[^>]*>([^<]*)</span>', page
+    )
+    words = explanation.labels[0].words
+    assert [html.unescape(s[3]) for s in spans] == [w.text for w in words]
+    for (kind, style, title, _), word in zip(spans, words, strict=True):
+        assert kind == word.kind
+        assert float(title.split()[0]) == pytest.approx(word.score, rel=1e-5)
+        colour = "transparent" if word.score == 0 else "33, 102, 172" if word.score > 0 else "178"
+        assert colour in style
+    # the coloured caption reproduces the original text exactly
+    block = re.search(r'<div class="caption">(.*?)</div>', page, flags=re.S).group(1)
+    assert html.unescape(re.sub(r"<[^>]+>", "", block)) == HOSTILE
+
+
+def test_caption_segments_cover_text_and_skip_overlaps() -> None:
+    text = "red, blue"
+    words = [WordScore("red", 0, 3, 2.0), WordScore("ed", 1, 3, 1.0), WordScore("blue", 5, 9, -1.0)]
+    segments = caption_segments(text, words)
+    assert "".join(s.text for s in segments) == text
+    assert [s.word.text for s in segments if s.word] == ["red", "blue"]
+    assert segments[0].title == "+2"
+
+
+def test_colour_scale_is_signed_and_relative() -> None:
+    assert score_color(0.0, 1.0) == "transparent"
+    assert score_color(1.0, 0.0) == "transparent"
+    assert score_color(2.0, 2.0).startswith("rgba(33, 102, 172, 0.850")
+    assert score_color(-1.0, 2.0).startswith("rgba(178, 24, 43, 0.425")
+
+
+def test_bar_chart_geometry() -> None:
+    chart = bar_chart([(4, 2.0), (1, -1.0), (0, 0.0)])
+    positive, negative, zero = chart.bars
+    assert positive.x == chart.centre and positive.width == pytest.approx(2 * negative.width)
+    assert negative.x + negative.width == pytest.approx(chart.centre)
+    assert zero.width == 0 and positive.name == "f4"
+    assert chart.height == 3 * (positive.height + 6)
+
+
+def test_labels_ranked_by_strongest_feature_and_true_labels_shown() -> None:
+    explanation = explain("a dog runs in the park", labels="top3", true_labels=["grass", "sky"])
+    page = render_explanation(explanation)
+    table = page.split("ranked by their strongest feature")[1]
+    strongest = sorted(explanation.labels, key=lambda lab: -abs(lab.features[0][1]))
+    positions = [table.index(f"<td>{label.label}</td>") for label in strongest]
+    assert positions == sorted(positions)
+    assert "not among the predictions" in page and "sky" in page
+    assert "completeness error" in page
+
+
+def test_write_explanation_writes_matching_json_and_html(tmp_path: Path) -> None:
+    explanation = explain()
+    html_path, json_path = write_explanation(explanation, tmp_path / "out", "one")
+    assert html_path.read_text(encoding="utf-8") == render_explanation(explanation)
+    assert json.loads(json_path.read_text(encoding="utf-8"))["caption"] == HOSTILE
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["one.html", "one.json"]
+
+
+def test_index_links_reports_and_lists_failures(tmp_path: Path) -> None:
+    entries = [
+        IndexEntry("00-1", HOSTILE, "00/1", ("dog",), ("dog",)),
+        IndexEntry("00-2", "", "00/2", error="the caption is empty"),
+    ]
+    path = write_index(entries, tmp_path, "batch <b>")
+    page = path.read_text(encoding="utf-8")
+    assert page == render_index(entries, "batch <b>")
+    assert 'href="00-1.html"' in page and 'href="00-2.html"' not in page
+    assert "the caption is empty" in page and "<b>" not in page and "<script" not in page
+
+
+def test_slugify() -> None:
+    assert slugify("A dog <script>, über!") == "a-dog-script-uber"
+    assert slugify("00/25") == "00-25"
+    assert slugify("!!!") == "caption"
+    assert len(slugify("word " * 50)) <= 48
+
+
+def test_comparison_agreement_and_page() -> None:
+    caption = "a dog runs in the park with a cat"
+    left = explain(caption, labels=["dog", "cat"])
+    right = Explainer(FakeEmbedder(), LinearModel(), baseline="text:cat sleeps").explain(
+        caption, labels=["cat", "sky"]
+    )
+    comparison = compare(left, right)
+    assert [a.label for a in comparison.agreement] == ["cat"]
+    assert comparison.agreement[0].n_shared_words == 4
+    # identical word rankings agree perfectly
+    assert word_agreement(left.labels[0], left.labels[0]).spearman == pytest.approx(1.0)
+    page = render_comparison(comparison)
+    assert external_references(page) == [] and page.count('<div class="caption">') == 2
+    assert json.loads(json.dumps(comparison.to_dict()))["agreement"][0]["label"] == "cat"

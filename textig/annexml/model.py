@@ -1,0 +1,355 @@
+"""The AnnexML estimator: fit, vote-count scores, top-k prediction, and safe save/load.
+
+Scores follow the reference exactly (``score="votes"``): per learner the input goes to the
+cluster with the highest ``x·centers[k]`` (ties: lowest k), is embedded by z = x @ W, and its
+``num_nn`` nearest training samples (highest E @ z, ties to the lower position in the cluster)
+each vote once for every label they carry. ``score="similarity"`` is a documented deviation:
+each vote is weighted by the cosine between z and the neighbour, so scores vary smoothly
+between vote jumps. Inputs are L2-normalised for training; prediction skips the division
+because positive scaling changes no argmax and no ranking.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+from textig.annexml.learner import train_embedding
+from textig.annexml.partition import assign, learned_partition, spherical_kmeans
+from textig.annexml.positives import head_label_mask, label_positives
+from textig.annexml.search import BucketIndex, brute_force
+from textig.errors import TextigError
+
+DEFAULTS: dict[str, Any] = {
+    "emb_size": 50,
+    "num_learner": 15,
+    "num_nn": 10,
+    "cls_type": 1,
+    "cls_iter": 10,
+    "emb_iter": 10,
+    "label_normalize": 1,
+    "eta0": 0.1,
+    "lam": 4.0,
+    "gamma": 10.0,
+    "pred_type": 1,
+    "num_edge": 50,
+    "search_eps": 0.0,
+    "seed": 0,
+    "score": "votes",
+}
+_PARTITION_BUDGET = 5000  # label pairs per sample enumerated for partition positives
+_SAMPLES_PER_CLUSTER = 6000
+
+
+def _workers() -> int:
+    """Learners trained in parallel: one per available core (``TEXTIG_THREADS`` overrides)."""
+    return max(1, int(os.environ.get("TEXTIG_THREADS") or len(os.sched_getaffinity(0))))
+
+
+@dataclass
+class Cluster:
+    """One cluster of one learner: its embedding map and its training samples' embeddings."""
+
+    W: np.ndarray  # (d, emb) float32
+    E: np.ndarray  # (n_c, emb) float32 unit rows (zero rows for zero inputs)
+    ids: np.ndarray  # (n_c,) int64 training-sample indices, ascending
+    graph: np.ndarray | None = None  # (n_c, num_edge) int32; unused by the bucket search
+    index: BucketIndex | None = field(default=None, repr=False)
+
+
+@dataclass
+class Learner:
+    """One ensemble member: K partition scorers and one Cluster per scorer."""
+
+    centers: np.ndarray  # (K, d) float32
+    clusters: list[Cluster]
+
+
+def as_label_matrix(Y: Any, n: int, n_labels: int | None) -> sp.csr_matrix:
+    """0/1 csr (n, L) from a sparse/dense matrix or from per-sample label-id lists."""
+    if sp.issparse(Y) or isinstance(Y, np.ndarray):
+        M = sp.csr_matrix(Y, dtype=np.float32)
+    else:
+        rows = [i for i, labels in enumerate(Y) for _ in labels]
+        cols = [int(label) for labels in Y for label in labels]
+        if any(c < 0 for c in cols):
+            raise TextigError("label ids must be non-negative")
+        width = max(cols, default=-1) + 1
+        M = sp.csr_matrix(
+            (np.ones(len(cols), np.float32), (rows, cols)),
+            shape=(len(Y), max(width, n_labels or 0)),
+        )
+    if M.shape[0] != n:
+        raise TextigError(f"{M.shape[0]} label rows for {n} feature rows")
+    if n_labels is not None and M.shape[1] > n_labels:
+        raise TextigError(f"label ids go up to {M.shape[1] - 1} but only {n_labels} labels given")
+    M.sum_duplicates()
+    M.data[:] = 1.0
+    M.eliminate_zeros()
+    if n_labels is not None and M.shape[1] < n_labels:
+        M.resize((n, n_labels))
+    return M
+
+
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return (X / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def _identity_of(embedder: Any) -> str | None:
+    return embedder if embedder is None or isinstance(embedder, str) else embedder.identity
+
+
+class AnnexML:
+    """AnnexML (Tagami, KDD 2017) multi-label classifier, scikit-learn style.
+
+    Parameters keep the reference names and defaults (``lam`` is the reference's ``lambda``).
+    ``pred_type=1`` searches neighbours approximately (bucket index), 0 exactly.
+    """
+
+    def __init__(
+        self,
+        emb_size: int = 50,
+        num_learner: int = 15,
+        num_nn: int = 10,
+        cls_type: int = 1,
+        cls_iter: int = 10,
+        emb_iter: int = 10,
+        label_normalize: int = 1,
+        eta0: float = 0.1,
+        lam: float = 4.0,
+        gamma: float = 10.0,
+        pred_type: int = 1,
+        num_edge: int = 50,
+        search_eps: float = 0.0,
+        seed: int = 0,
+        score: str = "votes",
+    ) -> None:
+        self.emb_size, self.num_learner, self.num_nn = emb_size, num_learner, num_nn
+        self.cls_type, self.cls_iter, self.emb_iter = cls_type, cls_iter, emb_iter
+        self.label_normalize, self.eta0, self.lam, self.gamma = label_normalize, eta0, lam, gamma
+        self.pred_type, self.num_edge, self.search_eps = pred_type, num_edge, search_eps
+        self.seed, self.score = seed, score
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters, as scikit-learn's ``get_params`` returns them."""
+        return {name: getattr(self, name) for name in DEFAULTS}
+
+    def _check_params(self) -> None:
+        positive = ("emb_size", "num_learner", "num_nn")
+        for name in positive:
+            if int(getattr(self, name)) < 1:
+                raise TextigError(f"AnnexML parameter {name} must be >= 1")
+        if self.cls_type not in (0, 1) or self.pred_type not in (0, 1):
+            raise TextigError("AnnexML cls_type and pred_type must be 0 or 1")
+        if self.score not in ("votes", "similarity"):
+            raise TextigError(f"AnnexML score must be 'votes' or 'similarity', not {self.score!r}")
+        if self.eta0 <= 0 or self.lam < 0 or self.cls_iter < 0 or self.emb_iter < 0:
+            raise TextigError("AnnexML eta0 must be > 0; lam, cls_iter, emb_iter >= 0")
+
+    # ---- training -------------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: np.ndarray,
+        Y: Any,
+        *,
+        labels: list[str] | None = None,
+        embedder: Any = None,
+        progress: bool = False,
+    ) -> AnnexML:
+        """Train on dense features X (n, d) and labels Y (id lists or a 0/1 matrix).
+
+        ``labels`` names the label ids; ``embedder`` (an Embedder or its identity string) is
+        recorded so that a saved model refuses features from another embedder.
+        """
+        self._check_params()
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or len(X) == 0 or not np.isfinite(X).all():
+            raise TextigError("features must be a non-empty finite 2-d array")
+        self.Y_ = as_label_matrix(Y, len(X), len(labels) if labels is not None else None)
+        self.labels_ = (
+            list(labels) if labels is not None else [str(i) for i in range(self.Y_.shape[1])]
+        )
+        self.dim_ = X.shape[1]
+        self.embedder_identity_ = _identity_of(embedder)
+        Xn = _unit_rows(X)
+        K = max(len(X) // _SAMPLES_PER_CLUSTER, 1)
+        seeds = np.random.SeedSequence(self.seed).spawn(self.num_learner)
+        shared = self._partition_positives(K)
+        bar = tqdm(total=self.num_learner * (K + 1), desc="AnnexML", disable=not progress)
+        # Single-threaded BLAS per learner and one learner per core: the per-batch matrices are
+        # small, and multi-threaded BLAS on them stalls badly when the cores are shared.
+        with bar, threadpool_limits(1), ThreadPoolExecutor(_workers()) as pool:
+            jobs = [pool.submit(self._fit_learner, Xn, K, s, shared, bar) for s in seeds]
+            self.learners_ = [job.result() for job in jobs]
+        return self
+
+    def _partition_positives(self, K: int) -> np.ndarray | None:
+        if K == 1 or self.cls_type == 0 or self.cls_iter == 0:
+            return None
+        keep = head_label_mask(self.Y_, _PARTITION_BUDGET)
+        return label_positives(
+            self.Y_, self.num_nn, label_normalize=self.label_normalize, keep=keep
+        )
+
+    def _fit_learner(
+        self, Xn: np.ndarray, K: int, seed: np.random.SeedSequence, positives, bar: tqdm
+    ) -> Learner:
+        part_seed, *cluster_seeds = seed.spawn(K + 1)
+        rng = np.random.default_rng(part_seed)
+        if self.cls_type == 1:
+            centers = learned_partition(
+                Xn, positives, K, iters=self.cls_iter, eta0=self.eta0, lam=self.lam, rng=rng
+            )
+        else:
+            centers = spherical_kmeans(Xn, K, self.cls_iter, rng)
+        bar.update()
+        where = assign(Xn, centers)
+        clusters = []
+        for k, cseed in enumerate(cluster_seeds):
+            clusters.append(self._fit_cluster(Xn, np.flatnonzero(where == k), cseed))
+            bar.update()
+        return Learner(centers, clusters)
+
+    def _fit_cluster(
+        self, Xn: np.ndarray, ids: np.ndarray, seed: np.random.SeedSequence
+    ) -> Cluster:
+        emb_seed, index_seed = seed.spawn(2)
+        Xc = Xn[ids]
+        positives = label_positives(self.Y_[ids], self.num_nn, label_normalize=self.label_normalize)
+        W = train_embedding(
+            Xc,
+            positives,
+            emb_size=self.emb_size,
+            iters=self.emb_iter,
+            eta0=self.eta0,
+            gamma=self.gamma,
+            rng=np.random.default_rng(emb_seed),
+        )
+        E = _unit_rows(Xc @ W)
+        index = None
+        if self.pred_type == 1 and len(ids):
+            index = BucketIndex.build(E, int(index_seed.generate_state(1)[0]))
+        return Cluster(W=W, E=E, ids=ids.astype(np.int64), index=index)
+
+    # ---- prediction -----------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "learners_"):
+            raise TextigError("this AnnexML model is not fitted yet")
+
+    def _check_input(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != self.dim_:
+            raise TextigError(
+                f"features of dimension {X.shape[-1]} given to a model trained on dimension "
+                f"{self.dim_}"
+            )
+        if not np.isfinite(X).all():
+            raise TextigError("features contain NaN or infinite values")
+        return X
+
+    def neighbours(
+        self, X: np.ndarray, *, search: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Training-sample ids (n, num_learner, num_nn) found per learner (-1 when a cluster
+        is smaller than num_nn) and their cosine to the query's embedding."""
+        self._check_fitted()
+        X = self._check_input(X)
+        mode = search or ("graph" if self.pred_type == 1 else "brute")
+        if mode not in ("brute", "graph"):
+            raise TextigError(f"search must be 'brute' or 'graph', not {mode!r}")
+        n, k = len(X), self.num_nn
+        ids = np.full((n, len(self.learners_), k), -1, dtype=np.int64)
+        cos = np.zeros((n, len(self.learners_), k))
+        for li, learner in enumerate(self.learners_):
+            where = assign(X, learner.centers.astype(np.float64))
+            for ci, cluster in enumerate(learner.clusters):
+                rows = np.flatnonzero(where == ci)
+                if rows.size == 0 or cluster.ids.size == 0:
+                    continue
+                pos, keys = self._search(cluster, X[rows], k, mode)
+                norms = np.linalg.norm(X[rows] @ cluster.W.astype(np.float64), axis=1)
+                found = pos >= 0
+                ids[rows, li] = np.where(found, cluster.ids[np.maximum(pos, 0)], -1)
+                cos[rows, li] = np.where(found, keys / np.where(norms > 0, norms, 1.0)[:, None], 0)
+        return ids, cos
+
+    @staticmethod
+    def _search(
+        cluster: Cluster, X: np.ndarray, k: int, mode: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if mode == "brute":
+            Z = X @ cluster.W.astype(np.float64)
+            return brute_force(Z, cluster.E.astype(np.float64), k)
+        if cluster.index is None:
+            cluster.index = BucketIndex.build(cluster.E, 0)
+        Z = (X.astype(np.float32)) @ cluster.W
+        return cluster.index.search(Z, cluster.E, k)
+
+    def decision_function(self, X: np.ndarray, *, search: str | None = None) -> np.ndarray:
+        """Scores (n, n_labels) float64: integer votes in [0, num_learner·num_nn] by default.
+
+        ``search``: None follows ``pred_type``; "brute" is exact, "graph" approximate.
+        """
+        ids, cos = self.neighbours(X, search=search)
+        n, N = len(ids), self.Y_.shape[0]
+        found = ids >= 0
+        weights = cos[found] if self.score == "similarity" else np.ones(int(found.sum()))
+        rows = np.broadcast_to(np.arange(n)[:, None, None], ids.shape)[found]
+        votes = sp.csr_matrix((weights, (rows, ids[found])), shape=(n, N))
+        return np.asarray((votes @ self.Y_.astype(np.float64)).todense())
+
+    def predict_top_k(
+        self, X: np.ndarray, k: int = 5, *, search: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k label ids (n, k) by (-score, label id) and their scores."""
+        scores = self.decision_function(X, search=search)
+        order = np.lexsort(
+            (np.broadcast_to(np.arange(scores.shape[1]), scores.shape), -scores), axis=1
+        )[:, :k]
+        return order, np.take_along_axis(scores, order, axis=1)
+
+    # ---- persistence ----------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """Write the fitted model as npz + JSON metadata (no pickle), atomically."""
+        from textig.annexml.storage import save_model
+
+        self._check_fitted()
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path) -> AnnexML:
+        """Read a model written by ``save``; bad or foreign files raise TextigError."""
+        from textig.annexml.storage import load_model
+
+        return load_model(cls, path)
+
+    def check_compatible(self, embedder_identity: str | None, dim: int) -> None:
+        """Refuse features of another dimension or from another embedder than the training's."""
+        self._check_fitted()
+        if dim != self.dim_:
+            raise TextigError(
+                f"model expects {self.dim_}-d features, the embedder gives {dim}-d "
+                f"(trained with {self.embedder_identity_ or 'unknown embedder'})"
+            )
+        if (
+            embedder_identity is not None
+            and self.embedder_identity_ is not None
+            and embedder_identity != self.embedder_identity_
+        ):
+            raise TextigError(
+                f"model was trained with embedder {self.embedder_identity_!r}, "
+                f"not {embedder_identity!r}"
+            )

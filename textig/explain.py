@@ -1,0 +1,423 @@
+"""Explain one caption: features, scores, feature-level IG and its back-projection onto words.
+
+This is the one place where the layers meet. An ``Explainer`` is built once per (embedder,
+model) and reused for many captions; the explained function is the model's *brute-force* score
+(the one exact IG explains and the fast IG path reproduces). ``Explanation`` is plain data with
+a JSON form; ``textig.report`` renders it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from embeddings.base import Embedder, WordScore
+from textig.errors import TextigError
+
+MAX_CAPTION_CHARS = 5000
+TOP_FEATURES = 10
+
+
+@dataclass(frozen=True)
+class LabelExplanation:
+    """One explained label: its scores, feature attributions and word scores."""
+
+    label: str
+    label_id: int
+    score: float
+    baseline_score: float
+    true: bool | None  # None when the caption's true labels are unknown
+    predicted_rank: int  # 1 = highest-scoring label for this caption (ties: lower id first)
+    completeness_error: float
+    raw_completeness_error: float | None  # before the estimator's completeness rescaling
+    attribution_sum: float
+    word_sum: float
+    word_gap: float | None  # |sum words - sum features| / |sum features|; None if that sum ~ 0
+    features: list[tuple[int, float]]  # top features by |IG|, [index, value]
+    gradient_x_input: list[tuple[int, float]]  # top features by |g(x) * (x - x')|
+    ig_gxi_cosine: float | None
+    words: list[WordScore]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything a report shows about one caption; ``to_json`` is the documented schema."""
+
+    caption: str
+    caption_id: str | None
+    embedder: dict[str, Any]
+    model: dict[str, Any]
+    baseline: dict[str, Any]
+    settings: dict[str, Any]
+    labels: list[LabelExplanation]
+    predicted: list[dict[str, Any]]  # top predicted labels [{label, label_id, score}]
+    true_labels: list[str] | None
+    timings: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists, floats stay floats)."""
+        data = asdict(self)
+        for label in data["labels"]:
+            label["features"] = [[int(i), float(v)] for i, v in label["features"]]
+            label["gradient_x_input"] = [[int(i), float(v)] for i, v in label["gradient_x_input"]]
+        return data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The explanation as JSON text (UTF-8 safe, no NaN)."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def _model_info(model: Any, path: str | None) -> dict[str, Any]:
+    params = ("emb_size", "num_learner", "num_nn", "pred_type", "score", "seed")
+    info: dict[str, Any] = {"class": type(model).__name__, "path": path}
+    info.update({p: getattr(model, p) for p in params if hasattr(model, p)})
+    return info
+
+
+def _scoring_function(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """The model's brute-force scores as a batch function (the fast path when the model has one)."""
+    if hasattr(model, "learners_") and getattr(model, "score", "votes") == "votes":
+        from textig.annexml.fast_path import BruteForceScorer
+
+        return BruteForceScorer.for_model(model)
+
+    def decision(X: np.ndarray) -> np.ndarray:
+        return np.asarray(model.decision_function(X, search="brute"), dtype=np.float64)
+
+    return decision
+
+
+def _training_mean(training_features: Any) -> np.ndarray:
+    """Mean of the usable training rows (all-zero rows mark captions that could not be encoded)."""
+    X = getattr(training_features, "X", training_features)
+    X = np.asarray(X, dtype=np.float64)
+    valid = getattr(training_features, "valid", np.any(X != 0, axis=1))
+    if X.ndim != 2 or not np.any(valid):
+        raise TextigError("training features must be a non-empty (n, dim) array")
+    return X[np.asarray(valid, dtype=bool)].mean(axis=0)
+
+
+def has_neutral_baseline(embedder: Embedder) -> bool:
+    """Whether the embedder defines its own per-caption "no information" baseline."""
+    return type(embedder).neutral_baseline is not Embedder.neutral_baseline
+
+
+def needs_training_features(embedder: Embedder, baseline: Any) -> bool:
+    """Whether ``baseline`` resolves to the training mean for this embedder."""
+    if isinstance(baseline, np.ndarray):
+        return False
+    return baseline == "mean" or (baseline == "auto" and not has_neutral_baseline(embedder))
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float | None:
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b / norm) if norm > 0 else None
+
+
+def _top(values: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k entries of largest magnitude, largest first (ties: lower index first)."""
+    order = np.argsort(-np.abs(values), kind="stable")[:k]
+    return [(int(i), float(values[i])) for i in order if values[i] != 0]
+
+
+class Explainer:
+    """Explains captions for one (embedder, model) pair.
+
+    baseline: "auto" (the embedder's neutral baseline if it has one, else the training mean),
+    "mean", "neutral", "text:CAPTION", or a (dim,) array; "zero" is refused because AnnexML
+    L2-normalises its input, so the path from the zero vector is flat.
+    method: "estimate" (``textig.attribution.integrated_gradients``) or "exact" (the exact IG
+    of AnnexML's brute-force votes). ``labels`` names the model's label ids when the model does
+    not carry its vocabulary.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        model: Any,
+        *,
+        baseline: str | np.ndarray = "auto",
+        steps: int = 50,
+        method: str = "estimate",
+        word_method: str = "default",
+        training_features: Any = None,
+        labels: Sequence[str] | None = None,
+        model_path: str | None = None,
+        top_features: int = TOP_FEATURES,
+    ) -> None:
+        model.check_compatible(embedder.identity, embedder.dim)
+        if method not in ("estimate", "exact"):
+            raise TextigError(f"unknown IG method {method!r} (known: estimate, exact)")
+        if method == "exact" and not hasattr(model, "learners_"):
+            raise TextigError("method 'exact' needs a fitted textig AnnexML model")
+        if int(steps) < 1:
+            raise TextigError(f"steps must be a positive integer, got {steps}")
+        self.embedder, self.model = embedder, model
+        self.steps, self.method, self.word_method = int(steps), method, word_method
+        self.top_features = top_features
+        self.model_path = model_path
+        self._score = _scoring_function(model)
+        self.vocabulary = self._vocabulary(labels)
+        self._baseline_kind, self._fixed_baseline = self._resolve_baseline(
+            baseline, training_features
+        )
+
+    def _vocabulary(self, labels: Sequence[str] | None) -> list[str]:
+        own = getattr(self.model, "labels_", None)
+        if labels is not None and own is not None and list(labels) != list(own):
+            raise TextigError("the model's label vocabulary differs from the dataset's")
+        chosen = labels if labels is not None else own
+        if chosen is None:
+            raise TextigError("the model carries no label names: pass labels=")
+        return [str(label) for label in chosen]
+
+    def _resolve_baseline(self, spec: Any, training_features: Any) -> tuple[str, np.ndarray | None]:
+        """(kind, fixed vector or None for per-caption baselines)."""
+        if isinstance(spec, np.ndarray):
+            vector = np.asarray(spec, dtype=np.float64).ravel()
+            if vector.shape != (self.embedder.dim,) or not np.all(np.isfinite(vector)):
+                raise TextigError(
+                    f"a baseline array must be finite with {self.embedder.dim} values"
+                )
+            return "array", vector
+        if spec == "auto":
+            spec = "neutral" if has_neutral_baseline(self.embedder) else "mean"
+        if spec == "zero":
+            raise TextigError(
+                "the zero baseline is degenerate for AnnexML (inputs are L2-normalised, so the "
+                "path from zero is flat); use auto, mean, neutral or text:CAPTION"
+            )
+        if spec == "mean":
+            if training_features is None:
+                raise TextigError("the 'mean' baseline needs the training features (pass --data)")
+            return "mean", _training_mean(training_features)
+        if spec == "neutral":
+            return "neutral", None
+        if isinstance(spec, str) and spec.startswith("text:"):
+            return spec, np.asarray(self.embedder.encode([spec[5:]])[0], dtype=np.float64)
+        raise TextigError(f"unknown baseline {spec!r} (known: auto, mean, neutral, text:CAPTION)")
+
+    def baseline_for(self, text: str) -> np.ndarray:
+        """The feature baseline x' used for ``text``."""
+        if self._fixed_baseline is not None:
+            return self._fixed_baseline
+        return np.asarray(self.embedder.neutral_baseline(text), dtype=np.float64)
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Brute-force label scores (n, L) of captions."""
+        return self._score(np.asarray(self.embedder.encode(list(texts)), dtype=np.float64))
+
+    def top_labels(self, text: str, k: int) -> list[str]:
+        """Names of the (at most) k best-scoring labels with a positive score."""
+        scores = self.scores([text])[0]
+        return [self.vocabulary[i] for i in _ranking(scores)[:k] if scores[i] > 0]
+
+    def label_ids(self, labels: Sequence[str | int]) -> list[int]:
+        """Label names or ids -> ids; an unknown name lists the closest known ones."""
+        index = {name: i for i, name in enumerate(self.vocabulary)}
+        ids = []
+        for label in labels:
+            if isinstance(label, int | np.integer) and not isinstance(label, bool):
+                if not 0 <= label < len(self.vocabulary):
+                    raise TextigError(f"label id {label} is outside 0..{len(self.vocabulary) - 1}")
+                ids.append(int(label))
+            elif str(label) in index:
+                ids.append(index[str(label)])
+            else:
+                close = difflib.get_close_matches(str(label), self.vocabulary, n=5, cutoff=0.6)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise TextigError(f"unknown label {label!r}{hint}")
+        return list(dict.fromkeys(ids))
+
+    def explain(
+        self,
+        text: str,
+        *,
+        labels: str | Sequence[str | int] = "top5",
+        true_labels: Sequence[str] | None = None,
+        caption_id: str | None = None,
+    ) -> Explanation:
+        """Explain ``labels`` ("topN", "true", or names/ids, predicted or not) for one caption."""
+        _check_text(text)
+        clock: dict[str, float] = {}
+        started = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            x = _timed(clock, "encode", lambda: self._encode(text))
+            baseline = _timed(clock, "baseline", lambda: self.baseline_for(text))
+            scores = _timed(clock, "score", lambda: self._score(np.stack([x, baseline])))
+            targets = self._targets(labels, scores[0], true_labels)
+            ig = _timed(clock, "ig", lambda: self._feature_ig(x, baseline, targets))
+            gxi = _timed(clock, "gradient_x_input", lambda: self._gxi(x, baseline, targets))
+            words = _timed(clock, "words", lambda: self._words(text, ig.gbar, baseline))
+        clock["total"] = time.perf_counter() - started
+        truth = None if true_labels is None else set(true_labels)
+        return Explanation(
+            caption=text,
+            caption_id=caption_id,
+            embedder={k: getattr(self.embedder, k) for k in ("name", "identity", "dim")},
+            model=_model_info(self.model, self.model_path),
+            baseline=self._baseline_info(baseline, scores[1]),
+            settings=self._settings(ig),
+            labels=[
+                self._label(t, scores, ig, row, gxi[row], words[row], truth)
+                for row, t in enumerate(targets)
+            ],
+            predicted=self._predicted(scores[0]),
+            true_labels=None if true_labels is None else list(true_labels),
+            timings={k: round(v, 6) for k, v in clock.items()},
+            notes=_notes(caught),
+        )
+
+    def _encode(self, text: str) -> np.ndarray:
+        return np.asarray(self.embedder.encode([text])[0], dtype=np.float64)
+
+    def _targets(
+        self, labels: str | Sequence[str | int], f_x: np.ndarray, true_labels: Sequence[str] | None
+    ) -> np.ndarray:
+        if isinstance(labels, str) and labels == "true":
+            if not true_labels:
+                raise TextigError("labels='true' needs the caption's true labels")
+            return np.array(self.label_ids(list(true_labels)), dtype=np.int64)
+        if isinstance(labels, str) and labels.startswith("top") and labels[3:].isdigit():
+            ranked = _ranking(f_x)[: int(labels[3:])]
+            chosen = [int(i) for i in ranked if f_x[i] > 0]
+            if not chosen:
+                raise TextigError("the model gives no label a positive score for this caption")
+            return np.array(chosen, dtype=np.int64)
+        if isinstance(labels, str):
+            raise TextigError(f"labels must be topN, 'true' or a list of labels, not {labels!r}")
+        if not labels:
+            raise TextigError("no labels to explain")
+        return np.array(self.label_ids(list(labels)), dtype=np.int64)
+
+    def _feature_ig(self, x: np.ndarray, baseline: np.ndarray, targets: np.ndarray) -> Any:
+        if self.method == "exact":
+            from textig.annexml.exact import exact_integrated_gradients
+
+            return exact_integrated_gradients(self.model, x, baseline, targets=targets)
+        from textig.attribution import integrated_gradients
+
+        return integrated_gradients(self._score, x, baseline, targets=targets, steps=self.steps)
+
+    def _gxi(self, x: np.ndarray, baseline: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Finite-difference gradient at x times (x - x'), (T, d), for comparison with IG."""
+        from textig.attribution import gradient_x_input
+
+        return gradient_x_input(self._score, x, baseline, targets=targets)
+
+    def _words(self, text: str, gbar: np.ndarray, baseline: np.ndarray) -> list[list[WordScore]]:
+        return self.embedder.word_attributions(text, gbar, baseline, method=self.word_method)
+
+    def _label(
+        self,
+        target: int,
+        scores: np.ndarray,
+        ig: Any,
+        row: int,
+        gxi: np.ndarray,
+        words: list[WordScore],
+        truth: set[str] | None,
+    ) -> LabelExplanation:
+        attributions = np.asarray(ig.attributions[row], dtype=np.float64)
+        total = float(attributions.sum())
+        word_sum = float(sum(w.score for w in words))
+        name = self.vocabulary[int(target)]
+        return LabelExplanation(
+            label=name,
+            label_id=int(target),
+            score=float(scores[0, target]),
+            baseline_score=float(scores[1, target]),
+            true=None if truth is None else name in truth,
+            predicted_rank=int(np.flatnonzero(_ranking(scores[0]) == target)[0]) + 1,
+            completeness_error=float(ig.completeness_error[row]),
+            raw_completeness_error=_optional_float(ig, "raw_completeness_error", row),
+            attribution_sum=total,
+            word_sum=word_sum,
+            word_gap=_relative_gap(word_sum, total, float(np.abs(attributions).sum())),
+            features=_top(attributions, self.top_features),
+            gradient_x_input=_top(gxi, self.top_features),
+            ig_gxi_cosine=_cosine(attributions, gxi),
+            words=list(words),
+        )
+
+    def _baseline_info(self, baseline: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+        top = [int(i) for i in _ranking(scores)[:5] if scores[i] > 0]
+        return {
+            "kind": self._baseline_kind,
+            "norm": float(np.linalg.norm(baseline)),
+            "top_labels": [{"label": self.vocabulary[i], "score": float(scores[i])} for i in top],
+        }
+
+    def _settings(self, ig: Any) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "steps": self.steps,
+            "steps_used": _plain(getattr(ig, "steps_used", None)),
+            "n_evaluations": _plain(getattr(ig, "n_evaluations", None)),
+            "estimator": "exact" if self.method == "exact" else getattr(ig, "estimator", None),
+            "quadrature": getattr(ig, "method", None),
+            "word_method": self.word_method,
+            "scores": "brute-force",
+            "top_features": self.top_features,
+        }
+
+    def _predicted(self, f_x: np.ndarray, k: int = 10) -> list[dict[str, Any]]:
+        return [
+            {"label": self.vocabulary[i], "label_id": int(i), "score": float(f_x[i])}
+            for i in _ranking(f_x)[:k]
+            if f_x[i] > 0
+        ]
+
+
+def _ranking(scores: np.ndarray) -> np.ndarray:
+    """Label ids by decreasing score, ties to the lower id."""
+    return np.argsort(-scores, kind="stable")
+
+
+def _relative_gap(words: float, features: float, magnitude: float) -> float | None:
+    """|words - features| / |features|; None when the feature sum is ~0 (rounding noise only)."""
+    if abs(features) <= 1e-9 * magnitude or features == 0:
+        return None
+    return abs(words - features) / abs(features)
+
+
+def _notes(caught: list[warnings.WarningMessage]) -> list[str]:
+    """User-facing warnings raised while explaining (e.g. SBERT truncation), each once."""
+    shown = (str(w.message) for w in caught if issubclass(w.category, UserWarning))
+    return list(dict.fromkeys(shown))
+
+
+def _optional_float(result: Any, name: str, row: int) -> float | None:
+    """result.name[row] as a float, for result fields only some IG methods have."""
+    values = getattr(result, name, None)
+    return None if values is None else float(values[row])
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars/arrays -> JSON-ready Python values."""
+    return value.tolist() if isinstance(value, np.ndarray | np.generic) else value
+
+
+def _timed(clock: dict[str, float], name: str, work: Callable[[], Any]) -> Any:
+    started = time.perf_counter()
+    result = work()
+    clock[name] = time.perf_counter() - started
+    return result
+
+
+def _check_text(text: str) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise TextigError("the caption is empty: nothing to explain")
+    if len(text) > MAX_CAPTION_CHARS:
+        raise TextigError(
+            f"the caption has {len(text)} characters; textig explains at most {MAX_CAPTION_CHARS}"
+        )

@@ -1,0 +1,130 @@
+"""Dataset features: embed a split once, cache it on disk, and flag captions that cannot be encoded.
+
+The cache key is (embedder identity, dataset checksum, split), so ``train``/``evaluate``/
+``explain`` reuse the features until the vectors/model or the data change. A caption the
+embedder cannot encode (e.g. the empty IAPR caption 04/4092) gets an all-zero row flagged
+``False`` in ``valid``, and is always named in a warning: never a silent zero row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from embeddings.assets import cache_dir
+from textig._utils import atomic_open
+
+if TYPE_CHECKING:
+    from embeddings.base import Embedder
+    from textig.data import Dataset
+
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class SplitFeatures:
+    """Features of one split, row i = caption i of the split."""
+
+    X: np.ndarray  # (n, dim) float32; all-zero rows where valid is False
+    ids: list[str]
+    valid: np.ndarray  # (n,) bool
+    skipped: dict[str, str] = field(default_factory=dict)  # caption id -> why it was not encoded
+
+
+def features_cache_path(identity: str, checksum: str, split: str) -> Path:
+    """Where the features of (embedder identity, dataset checksum, split) are cached."""
+    key = hashlib.sha256(f"{_FORMAT}\n{identity}\n{checksum}\n{split}".encode()).hexdigest()
+    return cache_dir() / "features" / f"{key[:32]}.npz"
+
+
+def _compute(embedder: Embedder, texts: list[str], ids: list[str], progress: bool) -> SplitFeatures:
+    reasons = [embedder.unusable_reason(text) for text in texts]
+    valid = np.array([reason is None for reason in reasons], dtype=bool)
+    X = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    usable = [text for text, ok in zip(texts, valid, strict=True) if ok]
+    if usable:
+        X[valid] = embedder.encode(usable, progress=progress)
+    skipped = {i: r for i, r in zip(ids, reasons, strict=True) if r is not None}
+    return SplitFeatures(X, ids, valid, skipped)
+
+
+def _save(path: Path, features: SplitFeatures, identity: str, checksum: str) -> None:
+    reasons = [features.skipped.get(i, "") for i in features.ids]
+    with atomic_open(path, "wb") as handle:
+        np.savez(
+            handle,
+            X=features.X,
+            ids=np.array(features.ids, dtype=str),
+            valid=features.valid,
+            reasons=np.array(reasons, dtype=str),
+            identity=np.array(identity),
+            checksum=np.array(checksum),
+        )
+
+
+def _load(path: Path, identity: str, checksum: str) -> SplitFeatures | None:
+    """Cached features if the file exists and matches the key exactly; else None."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["identity"]) != identity or str(data["checksum"]) != checksum:
+                return None
+            ids = data["ids"].tolist()
+            skipped = {i: str(r) for i, r in zip(ids, data["reasons"], strict=True) if r}
+            return SplitFeatures(data["X"], ids, data["valid"], skipped)
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _warn_skipped(features: SplitFeatures, embedder: Embedder, where: str) -> None:
+    if not features.skipped:
+        return
+    listed = "; ".join(f"{i} {r}" for i, r in list(features.skipped.items())[:10])
+    more = f" and {len(features.skipped) - 10} more" if len(features.skipped) > 10 else ""
+    warnings.warn(
+        f"{embedder.name} cannot encode {len(features.skipped)} caption(s) of {where}; they get "
+        f"all-zero rows flagged invalid: {listed}{more}",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def embed_split(
+    embedder: Embedder,
+    dataset: Dataset,
+    split: str,
+    *,
+    cache: bool = True,
+    progress: bool = False,
+    warn_skipped: bool = True,
+) -> SplitFeatures:
+    """Features of ``dataset.split(split)`` with the validity mask, from the cache when possible.
+
+    ``warn_skipped=False`` is for callers that name every skipped caption themselves.
+    """
+    identity, checksum = embedder.identity, dataset.checksum()
+    path = features_cache_path(identity, checksum, split)
+    features = _load(path, identity, checksum) if cache else None
+    if features is None:
+        captions = dataset.split(split)
+        texts, ids = [c.text for c in captions], [c.id for c in captions]
+        features = _compute(embedder, texts, ids, progress)
+        if cache:
+            _save(path, features, identity, checksum)
+    if warn_skipped:
+        _warn_skipped(features, embedder, f"{dataset.name} {split}")
+    return features
+
+
+def dataset_features(
+    embedder: Embedder, dataset: Dataset, split: str, *, cache: bool = True, progress: bool = False
+) -> np.ndarray:
+    """(n, dim) float32 features of a split; unencodable captions are zero rows, named in a warning.
+
+    Use ``embed_split`` to get the validity mask and the reasons as well.
+    """
+    return embed_split(embedder, dataset, split, cache=cache, progress=progress).X

@@ -1,0 +1,98 @@
+"""Train an AnnexML model on a dataset's features once, and reuse it from the cache.
+
+The cached file is keyed by (embedder identity, dataset checksum, parameters), so
+``textig train`` and ``textig explain`` without ``--model`` share one model until the vectors,
+the data or a parameter change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textig.annexml import AnnexML
+from textig.annexml.model import DEFAULTS
+from textig.annexml.storage import FORMAT_VERSION
+from textig.errors import TextigError
+
+if TYPE_CHECKING:
+    from embeddings.base import Embedder
+    from textig.data import Dataset
+
+_ALIASES = {"lambda": "lam"}
+
+
+def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
+    """Full parameter set: defaults overridden by ``params`` (values cast to the default's type).
+
+    Unknown names raise TextigError naming the valid ones; ``lambda`` is accepted for ``lam``.
+    """
+    resolved = dict(DEFAULTS)
+    for key, value in (params or {}).items():
+        name = _ALIASES.get(key, key)
+        if name not in DEFAULTS:
+            raise TextigError(f"unknown AnnexML parameter {key!r} (known: {', '.join(DEFAULTS)})")
+        kind = type(DEFAULTS[name])
+        try:
+            resolved[name] = kind(value)
+        except (TypeError, ValueError):
+            raise TextigError(
+                f"AnnexML parameter {key} needs a {kind.__name__}, not {value!r}"
+            ) from None
+    return resolved
+
+
+def model_cache_path(identity: str, checksum: str, params: dict[str, Any]) -> Path:
+    """Where the model of (embedder identity, dataset checksum, params) is cached."""
+    from embeddings.assets import cache_dir
+
+    blob = json.dumps([FORMAT_VERSION, identity, checksum, params], sort_keys=True)
+    return cache_dir() / "models" / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.npz"
+
+
+def train_model(
+    embedder: Embedder, dataset: Dataset, params: dict[str, Any], *, cache: bool, progress: bool
+) -> AnnexML:
+    """Fit on the training split; captions the embedder cannot encode are left out (named in a
+    warning by textig.features), as the reference drops featureless lines — but visibly."""
+    from textig.features import embed_split
+
+    features = embed_split(embedder, dataset, "train", cache=cache, progress=progress)
+    if not features.valid.any():
+        raise TextigError(f"{embedder.name} cannot encode any training caption of {dataset.name}")
+    labels = dataset.label_matrix("train")[features.valid]
+    model = AnnexML(**params)
+    return model.fit(
+        features.X[features.valid],
+        labels,
+        labels=list(dataset.vocabulary),
+        embedder=embedder.identity,
+        progress=progress,
+    )
+
+
+def train_or_load(
+    embedder: Embedder,
+    dataset: Dataset,
+    *,
+    params: dict[str, Any] | None = None,
+    cache: bool = True,
+    progress: bool = True,
+) -> AnnexML:
+    """The AnnexML model for (embedder, dataset, params): from the cache, else trained (and
+    cached). An unreadable cache file is retrained over, never trusted."""
+    resolved = resolve_params(params)
+    path = model_cache_path(embedder.identity, dataset.checksum(), resolved)
+    if cache and path.is_file():
+        try:
+            model = AnnexML.load(path)
+            model.check_compatible(embedder.identity, embedder.dim)
+            return model
+        except TextigError:
+            pass
+    model = train_model(embedder, dataset, resolved, cache=cache, progress=progress)
+    if cache:
+        model.save(path)
+    return model
