@@ -31,3 +31,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def iapr_dir() -> Path:
     """Directory with the real IAPR TC-12 JSONL files (tests using it are marked ``shared``)."""
     return IAPR
+
+
+IAPR_TRAIN_SUBSET = 12000  # two clusters per learner (K = N // 6000), so partitions switch
+
+
+@pytest.fixture(scope="session")
+def iapr_glove(iapr_dir: Path):
+    """(embedder, dataset, small AnnexML, its training features) on a real IAPR subset.
+
+    Three short-trained learners keep CI fast while exercising everything a full model has:
+    two clusters per learner, real label statistics, real GloVe features.
+    """
+    from embeddings import get_embedder
+    from textig.annexml import AnnexML
+    from textig.data import load_dataset
+
+    dataset = load_dataset(iapr_dir)
+    embedder = get_embedder("glove")
+    train = dataset.train[:IAPR_TRAIN_SUBSET]
+    train = [c for c in train if embedder.unusable_reason(c.text) is None]
+    X = embedder.encode([c.text for c in train])
+    model = AnnexML(num_learner=3, emb_iter=3, cls_iter=3, seed=0).fit(
+        X, [list(c.label_ids) for c in train], labels=dataset.vocabulary, embedder=embedder
+    )
+    return embedder, dataset, model, X

@@ -1,16 +1,13 @@
 """Exact IG and the fast path on a trained AnnexML model over real IAPR GloVe features.
 
-The model comes from ``$TEXTIG_TEST_GLOVE_MODEL`` (default: the development model at
-/tmp/textig-models/glove.npz); the tests skip when it is absent. Only a few captions are
-embedded, so the tests stay fast.
+The model is the session's small real model (``iapr_glove`` in conftest: a 12,000-caption
+subset, two clusters per learner); only a few test captions are embedded, so the tests stay
+fast. The full-size checks live in bench/estimator_vs_exact.py.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,31 +17,18 @@ from textig.annexml.fast_path import BruteForceScorer
 
 pytestmark = pytest.mark.shared
 
-MODEL = Path(os.environ.get("TEXTIG_TEST_GLOVE_MODEL", "/tmp/textig-models/glove.npz"))
-
-
-def _captions(path: Path) -> list[str]:
-    with open(path, encoding="utf-8") as handle:
-        return [json.loads(line)["caption"] for line in handle if line.strip()]
-
 
 @pytest.fixture(scope="module")
-def real(iapr_dir: Path):
+def real(iapr_glove):
     """(model, test features (n, 50) incl. a train duplicate, training-subset mean baseline)."""
-    if not MODEL.is_file():
-        pytest.skip(f"no trained GloVe AnnexML model at {MODEL} (set TEXTIG_TEST_GLOVE_MODEL)")
-    from embeddings import get_embedder
-    from textig.annexml import AnnexML
-
-    model = AnnexML.load(MODEL)
-    embedder = get_embedder("glove")
-    train, test = _captions(iapr_dir / "train.jsonl"), _captions(iapr_dir / "test.jsonl")
+    embedder, dataset, model, X_train = iapr_glove
+    train = [c.text for c in dataset.train]
+    test = [c.text for c in dataset.test]
     known = set(train)
     duplicate = next(c for c in test if c in known)
     chosen = [*[c for c in test[:40] if c.strip()][::8], duplicate]
     X = embedder.encode(chosen).astype(np.float64)
-    baseline = embedder.encode([c for c in train[:400] if c.strip()]).mean(axis=0)
-    return model, X, baseline.astype(np.float64)
+    return model, X, X_train[:400].mean(axis=0).astype(np.float64)
 
 
 def _top5(model, x: np.ndarray) -> np.ndarray:
@@ -65,8 +49,8 @@ def test_exact_ig_is_complete_and_matches_brute_force_endpoints(real) -> None:
 
 def test_fine_grid_agrees_with_exact_on_a_real_caption(real) -> None:
     full, X, baseline = real
-    model = copy.copy(full)  # three learners keep the bisection quick
-    model.learners_ = full.learners_[:3]
+    model = copy.copy(full)  # two learners keep the bisection quick
+    model.learners_ = full.learners_[:2]
     exact = exact_integrated_gradients(model, X[0], baseline, targets=_top5(model, X[0]))
     scorer = BruteForceScorer(model)  # the model's brute force, faster (equality tested below)
     grid, found = fine_grid_integrated_gradients(

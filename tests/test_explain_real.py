@@ -6,33 +6,15 @@ import json
 
 import pytest
 
-from textig.data import load_dataset
 from textig.explain import Explainer
 from textig.report import render_explanation
 
 pytestmark = pytest.mark.shared
-N_TRAIN = 3000
-
-
-@pytest.fixture(scope="module")
-def trained(iapr_dir) -> tuple:
-    from embeddings import get_embedder
-    from textig.annexml import AnnexML
-
-    dataset = load_dataset(iapr_dir)
-    embedder = get_embedder("glove")
-    train = [c for c in dataset.train[:N_TRAIN] if embedder.unusable_reason(c.text) is None]
-    X = embedder.encode([c.text for c in train])
-    Y = [list(c.label_ids) for c in train]
-    model = AnnexML(num_learner=3, emb_iter=3, cls_iter=3, seed=0).fit(
-        X, Y, labels=dataset.vocabulary, embedder=embedder
-    )
-    return embedder, model, X, dataset
 
 
 @pytest.mark.parametrize("method", ["exact", "estimate"])
-def test_caption_00_26_explains_the_requested_true_labels(trained, method: str) -> None:
-    embedder, model, X, dataset = trained
+def test_caption_00_26_explains_the_requested_true_labels(iapr_glove, method: str) -> None:
+    embedder, dataset, model, X = iapr_glove
     caption = next(c for c in dataset.test if c.id == "00/26")
     explainer = Explainer(embedder, model, method=method, training_features=X)
     explanation = explainer.explain(

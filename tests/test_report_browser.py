@@ -1,11 +1,13 @@
 """A real browser opens a report: hostile captions stay text, coloured words render.
 
-Needs headless Chromium (Debian package ``chromium``); skipped when it is absent.
+Needs headless Chromium (Debian package ``chromium``); skipped when it is absent, except where
+``TEXTIG_REQUIRE_BROWSER=1`` (CI installs Chromium and sets it, so a lost browser fails the run).
 """
 
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 import subprocess
@@ -24,13 +26,16 @@ HOSTILE = (
     "<img src=x onerror=\"document.body.setAttribute('data-pwned', '1')\"> cat"
 )
 
+REQUIRED = os.environ.get("TEXTIG_REQUIRE_BROWSER") == "1"
+
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="headless chromium not installed"),
+    pytest.mark.skipif(CHROMIUM is None and not REQUIRED, reason="headless chromium not installed"),
 ]
 
 
 def _chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    assert CHROMIUM is not None, "TEXTIG_REQUIRE_BROWSER=1 but no chromium on PATH"
     return subprocess.run(
         [CHROMIUM, *FLAGS, f"--user-data-dir={cwd / 'profile'}", *args],
         capture_output=True,

@@ -52,7 +52,7 @@ def model_cache_path(identity: str, checksum: str, params: dict[str, Any]) -> Pa
     return cache_dir() / "models" / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.npz"
 
 
-def train_model(
+def _train_model(
     embedder: Embedder, dataset: Dataset, params: dict[str, Any], *, cache: bool, progress: bool
 ) -> AnnexML:
     """Fit on the training split; captions the embedder cannot encode are left out (named in a
@@ -92,7 +92,7 @@ def train_or_load(
             return model
         except TextigError:
             pass
-    model = train_model(embedder, dataset, resolved, cache=cache, progress=progress)
+    model = _train_model(embedder, dataset, resolved, cache=cache, progress=progress)
     if cache:
         model.save(path)
     return model

@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="precomputed features instead of the embedder: 'textig embed' npz, or svmlight",
     )
     parser.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--no-cache", action="store_true", help="do not reuse cached features")
+    parser.add_argument("--no-cache", action="store_true", help="retrain: reuse no cached features or model")
     parser.set_defaults(func=run)
 
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     """Train and save; returns the exit code."""
     from textig.annexml import AnnexML
     from textig.data import load_dataset
-    from textig.training import resolve_params, train_model
+    from textig.training import resolve_params, train_or_load
 
     params = resolve_params(dict(args.param))
     dataset = load_dataset(args.data) if args.data or not args.features else None
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         from embeddings import get_embedder
 
-        model = train_model(
-            get_embedder(args.embedder), dataset, params, cache=not args.no_cache, progress=True
+        model = train_or_load(
+            get_embedder(args.embedder), dataset, params=params, cache=not args.no_cache
         )
     model.save(args.out)
     print(f"wrote {args.out} ({len(model.learners_)} learners, {model.Y_.shape[0]} samples)")

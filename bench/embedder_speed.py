@@ -1,6 +1,6 @@
 """Embedder speed: cold GloVe encode (bar < 2 s), no torch with GloVe, SBERT on all IAPR captions.
 
-Usage: python bench/embeddings.py [--data ../shared/iaprtc12] [--skip-sbert]
+Usage: python bench/embedder_speed.py [--data ../shared/iaprtc12] [--skip-sbert]
 Each cold figure runs in a fresh interpreter so imports and vector loading are counted.
 """
 
