@@ -129,6 +129,28 @@ def test_explain_errors_are_one_line(
     assert not out_dir.exists()  # no partial files
 
 
+def test_repeated_baselines_make_one_study_report(
+    tmp_path: Path, glove_model: Path, capsys
+) -> None:
+    text = "a dog on the beach; a red boat on the sea"
+    baselines = ["--baseline", "mean", "--baseline", "text:a street with cars"]
+    argv = explain(text, *model_args(glove_model), *baselines, "--out", str(tmp_path))
+    code, out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    html_path, json_path = (Path(line) for line in out.split())
+    assert html_path.stem.startswith("baselines-")
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    assert data["baselines"] == ["mean", "text:a street with cars"]
+    left, right = data["explanations"]
+    assert [x["label"] for x in left["labels"]] == [x["label"] for x in right["labels"]]
+    assert left["baseline"]["norm"] != right["baseline"]["norm"]
+    for label in left["labels"] + right["labels"]:
+        assert abs(label["attribution_sum"] - (label["score"] - label["baseline_score"])) < 1e-6
+    batch = explain(*model_args(glove_model), *baselines, "--n", "2", "--out", str(tmp_path))
+    code, _, err = run_cli(capsys, batch)
+    assert code == 1 and "baseline study" in err
+
+
 def test_model_of_another_embedder_is_refused(tmp_path: Path, capsys) -> None:
     foreign = _train(tmp_path / "foreign.npz", identity="sbert:other@0")
     code, _, err = run_cli(capsys, explain("a dog", *model_args(foreign)))

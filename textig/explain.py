@@ -164,10 +164,26 @@ class Explainer:
         self.steps, self.method, self.word_method = int(steps), method, word_method
         self.top_features = top_features
         self.model_path = model_path
+        self._training_features = training_features
         self._score = _scoring_function(model)
         self.vocabulary = self._vocabulary(labels)
         self._baseline_kind, self._fixed_baseline = self._resolve_baseline(
             baseline, training_features
+        )
+
+    def with_baseline(self, baseline: str | np.ndarray) -> Explainer:
+        """The same explainer (embedder, model, settings) from another baseline."""
+        return Explainer(
+            self.embedder,
+            self.model,
+            baseline=baseline,
+            steps=self.steps,
+            method=self.method,
+            word_method=self.word_method,
+            training_features=self._training_features,
+            labels=self.vocabulary,
+            model_path=self.model_path,
+            top_features=self.top_features,
         )
 
     def _vocabulary(self, labels: Sequence[str] | None) -> list[str]:
@@ -376,6 +392,17 @@ class Explainer:
             for i in _ranking(f_x)[:k]
             if f_x[i] > 0
         ]
+
+
+def shared_labels(explainers: Sequence[Explainer], text: str, labels: Any) -> Any:
+    """The labels several explainers should all explain: for topN, the union of each one's top
+    N (first explainer first); other choices pass through."""
+    if not (isinstance(labels, str) and labels.startswith("top")):
+        return labels
+    chosen = [name for e in explainers for name in e.top_labels(text, int(labels[3:]))]
+    if not chosen:
+        raise TextigError("no model gives any label a positive score for this caption")
+    return list(dict.fromkeys(chosen))
 
 
 def _ranking(scores: np.ndarray) -> np.ndarray:

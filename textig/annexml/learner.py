@@ -40,9 +40,13 @@ def train_embedding(
     eta0: float,
     gamma: float,
     rng: np.random.Generator,
-    batch: int = BATCH,
+    batch: int | None = None,
 ) -> np.ndarray:
-    """(d, emb_size) float32 W for the unit rows X of one cluster, positives indexing into X."""
+    """(d, emb_size) float32 W for the unit rows X of one cluster, positives indexing into X.
+
+    ``batch`` defaults to the module's ``BATCH``, read at call time so a benchmark can vary it.
+    """
+    batch = BATCH if batch is None else batch
     n, d = X.shape
     W = init_weights(d, emb_size, rng)
     G = np.ones_like(W)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from textig.cli.explain import (
     add_common_arguments,
+    baseline_specs,
     check_mode,
     find_caption,
     load_data,
@@ -66,20 +67,11 @@ def _embedder_specs(spec: str) -> list[str]:
     return specs
 
 
-def shared_labels(explainers: list[Explainer], text: str, labels: Any) -> Any:
-    """topN -> the union of each side's top N (left first); other choices pass through."""
-    if not (isinstance(labels, str) and labels.startswith("top")):
-        return labels
-    chosen = [name for e in explainers for name in e.top_labels(text, int(labels[3:]))]
-    if not chosen:
-        raise TextigError("neither model gives any label a positive score for this caption")
-    return list(dict.fromkeys(chosen))
-
-
 def compare_one(
     explainers: list[Explainer], text: str, labels: Any, known: Caption | None, out: Path, name: str
 ) -> tuple[Path, Path, list[str]]:
     """Explain ``text`` on both sides and write the comparison report."""
+    from textig.explain import shared_labels
     from textig.report import compare, write_comparison
 
     chosen = shared_labels(explainers, text, labels)
@@ -101,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     from textig.report import IndexEntry, slugify
 
     batch = check_mode(args)
+    if len(baseline_specs(args)) > 1:
+        raise TextigError("compare takes one --baseline (a baseline study is `textig explain`)")
     specs = _embedder_specs(args.embedders)
     models = _model_paths(specs, args.model)
     labels = parse_labels(args.labels)

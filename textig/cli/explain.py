@@ -27,7 +27,8 @@ Without --model, a model is trained once on --data (default: the bundled demo co
 cached. LABELS: topN (the N best-scoring labels, default top5), "true" (the caption's labels
 in the dataset), or a comma-separated list of label names (any label, predicted or not).
 BASELINE: auto (GloVe: training mean; SBERT: the caption with every word masked), mean,
-neutral, text:CAPTION. Batch mode (no CAPTION, with --n or --ids) explains dataset captions
+neutral, text:CAPTION. Several --baseline options make a baseline study: one report explaining
+the same labels from each baseline side by side. Batch mode (no CAPTION, with --n or --ids) explains dataset captions
 and writes an index.html linking every report.
 """
 
@@ -37,7 +38,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("caption", nargs="?", help="the caption to explain (omit for batch mode)")
     parser.add_argument("--data", type=Path, help="data folder (default: bundled demo corpus)")
     parser.add_argument("--labels", default="top5", help="topN, true, or LABEL,LABEL,...")
-    parser.add_argument("--baseline", default="auto", help="auto, mean, neutral, text:CAPTION")
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        help="auto (default), mean, neutral, text:CAPTION; explain repeats it for a baseline study",
+    )
     parser.add_argument("--steps", type=int, default=50, help="IG path points (default 50)")
     parser.add_argument("--method", choices=("estimate", "exact"), default="estimate")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
@@ -98,18 +103,20 @@ def make_explainer(
 
     embedder = get_embedder(embedder_spec)
     model = load_model(embedder, dataset, model_path, args.seed)
+    baselines = baseline_specs(args)
     training = None
-    if needs_training_features(embedder, args.baseline):
+    mean_like = [b for b in baselines if needs_training_features(embedder, b)]
+    if mean_like:
         if model_path is not None and args.data is None:
             raise TextigError(
-                f"the {args.baseline} baseline of {embedder.name} is the training-feature mean: "
+                f"the {mean_like[0]} baseline of {embedder.name} is the training-feature mean: "
                 "pass --data with the data the model was trained on"
             )
         training = embed_split(embedder, dataset, "train", warn_skipped=False)
     return Explainer(
         embedder,
         model,
-        baseline=args.baseline,
+        baseline=baselines[0],
         steps=args.steps,
         method=args.method,
         word_method=word_method,
@@ -117,6 +124,11 @@ def make_explainer(
         labels=dataset.vocabulary,
         model_path=str(model_path) if model_path else None,
     )
+
+
+def baseline_specs(args: argparse.Namespace) -> list[str]:
+    """The --baseline options given (each once, in order), or ["auto"]."""
+    return list(dict.fromkeys(args.baseline or ["auto"]))
 
 
 def parse_labels(spec: str) -> str | list[str]:
@@ -202,14 +214,38 @@ def _explain_one(
     return html, data, explanation
 
 
+def _study(explainer: Explainer, args: argparse.Namespace, labels: Any, dataset: Dataset) -> int:
+    from textig.baseline_study import baseline_study
+    from textig.report import slugify, write_baseline_study
+
+    known = find_caption(dataset, args.caption)
+    study = baseline_study(
+        explainer,
+        args.caption,
+        baseline_specs(args),
+        labels=labels,
+        true_labels=list(known.labels) if known else None,
+        caption_id=known.id if known else None,
+    )
+    name = args.name or "baselines-" + slugify(known.id if known else args.caption)
+    for path in write_baseline_study(study, args.out, name):
+        print(path)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Explain the caption (or the batch) and print the written paths."""
     from textig.report import IndexEntry, slugify
 
     batch = check_mode(args)
     labels = parse_labels(args.labels)
+    study = len(baseline_specs(args)) > 1
+    if study and batch:
+        raise TextigError("a baseline study explains one CAPTION: drop --n/--ids")
     dataset = load_data(args.data)
     explainer = make_explainer(args.embedder, args.model, dataset, args, args.word_method)
+    if study:
+        return _study(explainer, args, labels, dataset)
     if not batch:
         known = find_caption(dataset, args.caption)
         name = args.name or slugify(known.id if known else args.caption)

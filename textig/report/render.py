@@ -6,6 +6,7 @@ file is written atomically; a report's HTML and JSON are written together or not
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import Any
 
 from textig import __version__
 from textig._utils import atomic_write_text
+from textig.baseline_study import BaselineStudy
 from textig.explain import Explanation, LabelExplanation
 from textig.report.colors import NEGATIVE, POSITIVE, caption_segments
 from textig.report.compare import Comparison
@@ -110,6 +112,21 @@ def render_comparison(comparison: Comparison) -> str:
     )
 
 
+def render_baseline_study(study: BaselineStudy) -> str:
+    """One caption explained from several baselines: a row per label, a caption per baseline."""
+    first = study.explanations[0]
+    rows = []
+    for row, label in enumerate(first.labels):
+        views = [
+            {**_label_view(e.labels[row], study.caption), "baseline": e.baseline["kind"]}
+            for e in study.explanations
+        ]
+        rows.append({"label": label.label, "score": label.score, "true": label.true, "views": views})
+    notes = list(dict.fromkeys(n for e in study.explanations for n in e.notes))
+    total = sum(e.timings.get("total", 0.0) for e in study.explanations)
+    return _render("baselines.html.j2", s=study, rows=rows, notes=notes, total_time=total)
+
+
 def render_index(entries: Sequence[IndexEntry], title: str) -> str:
     """An index page linking every report of a batch."""
     return _render("index.html.j2", entries=list(entries), title=title)
@@ -123,11 +140,12 @@ def write_explanation(explanation: Explanation, out_dir: Path, name: str) -> tup
 
 def write_comparison(comparison: Comparison, out_dir: Path, name: str) -> tuple[Path, Path]:
     """Write ``out_dir/name.html`` and ``.json`` of a comparison."""
-    import json
+    return _write_pair(out_dir, name, render_comparison(comparison), _json(comparison.to_dict()))
 
-    html = render_comparison(comparison)
-    data = json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
-    return _write_pair(out_dir, name, html, data)
+
+def write_baseline_study(study: BaselineStudy, out_dir: Path, name: str) -> tuple[Path, Path]:
+    """Write ``out_dir/name.html`` and ``.json`` of a baseline study."""
+    return _write_pair(out_dir, name, render_baseline_study(study), _json(study.to_dict()))
 
 
 def write_index(entries: Sequence[IndexEntry], out_dir: Path, title: str) -> Path:
@@ -135,6 +153,10 @@ def write_index(entries: Sequence[IndexEntry], out_dir: Path, title: str) -> Pat
     path = Path(out_dir) / "index.html"
     atomic_write_text(path, render_index(entries, title))
     return path
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def _write_pair(out_dir: Path, name: str, html: str, data: str) -> tuple[Path, Path]:
