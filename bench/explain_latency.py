@@ -11,12 +11,12 @@ import argparse
 import os
 
 import numpy as np
-from textig.training import train_or_load
 
 from embeddings import get_embedder
 from textig.data import load_dataset
 from textig.explain import Explainer
 from textig.features import embed_split
+from textig.training import train_or_load
 
 PARTS = ("encode", "baseline", "ig", "words", "total")
 

@@ -28,8 +28,8 @@ cached. LABELS: topN (the N best-scoring labels, default top5), "true" (the capt
 in the dataset), or a comma-separated list of label names (any label, predicted or not).
 BASELINE: auto (GloVe: training mean; SBERT: the caption with every word masked), mean,
 neutral, text:CAPTION. Several --baseline options make a baseline study: one report explaining
-the same labels from each baseline side by side. Batch mode (no CAPTION, with --n or --ids) explains dataset captions
-and writes an index.html linking every report.
+the same labels from each baseline side by side. Batch mode (no CAPTION, with --n or --ids)
+explains dataset captions and writes an index.html linking every report.
 """
 
 

@@ -47,7 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="precomputed features instead of the embedder: 'textig embed' npz, or svmlight",
     )
     parser.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--no-cache", action="store_true", help="retrain: reuse no cached features or model")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="retrain: reuse no cached features or model"
+    )
     parser.set_defaults(func=run)
 
 

@@ -121,7 +121,9 @@ def render_baseline_study(study: BaselineStudy) -> str:
             {**_label_view(e.labels[row], study.caption), "baseline": e.baseline["kind"]}
             for e in study.explanations
         ]
-        rows.append({"label": label.label, "score": label.score, "true": label.true, "views": views})
+        rows.append(
+            {"label": label.label, "score": label.score, "true": label.true, "views": views}
+        )
     notes = list(dict.fromkeys(n for e in study.explanations for n in e.notes))
     total = sum(e.timings.get("total", 0.0) for e in study.explanations)
     return _render("baselines.html.j2", s=study, rows=rows, notes=notes, total_time=total)
