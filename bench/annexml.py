@@ -2,7 +2,7 @@
 and the mini-batch size of the embedding learner against accuracy.
 
     .venv/bin/python bench/annexml.py --data ../shared/iaprtc12 [--embedders glove,sbert]
-        [--learners 15] [--batches 64] [--predict-n 20000]
+        [--learners 15] [--batches 8,64] [--predict-n 20000] [--load sbert=MODEL.npz]
 
 Features come from textig.features (cached under $TEXTIG_CACHE). Figures are measured here,
 in one run, side by side; nothing is hard-coded.
@@ -33,17 +33,22 @@ def _row(name: str, metrics: dict[str, float]) -> str:
     return name + "  " + "  ".join(f"{k}={metrics[k]:.4f}" for k in keys)
 
 
-def bench_embedder(spec: str, dataset, learners: int, batches: list[int], predict_n: int) -> None:
+def bench_embedder(
+    spec: str, dataset, learners: int, batches: list[int], predict_n: int, load: Path | None
+) -> None:
     embedder = get_embedder(spec)
     X, Y = _split(embedder, dataset, "train")
     Xt, Yt = _split(embedder, dataset, "test")
     print(f"== {spec}: train {X.shape}, test {Xt.shape}")
-    for batch in batches:
-        learner_module.BATCH = batch
-        start = time.perf_counter()
-        model = AnnexML(num_learner=learners).fit(X, Y, labels=dataset.vocabulary)
-        train_s = time.perf_counter() - start
-        print(f"batch={batch}: train {train_s:.1f} s")
+    for batch in batches if load is None else [None]:
+        if load is None:
+            learner_module.BATCH = batch
+            start = time.perf_counter()
+            model = AnnexML(num_learner=learners).fit(X, Y, labels=dataset.vocabulary)
+            print(f"batch={batch}: train {time.perf_counter() - start:.1f} s")
+        else:
+            model = AnnexML.load(load)
+            print(f"loaded {load} (no training)")
         for search in ("brute", "graph"):
             start = time.perf_counter()
             scores = model.decision_function(Xt, search=search)
@@ -67,11 +72,16 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=15)
     parser.add_argument("--batches", default=str(learner_module.BATCH))
     parser.add_argument("--predict-n", type=int, default=20000)
+    parser.add_argument(
+        "--load", action="append", default=[], metavar="NAME=PATH", help="skip training: a model"
+    )
     args = parser.parse_args()
     dataset = load_dataset(args.data)
     batches = [int(b) for b in args.batches.split(",")]
+    loaded = dict(item.split("=", 1) for item in args.load)
     for spec in args.embedders.split(","):
-        bench_embedder(spec, dataset, args.learners, batches, args.predict_n)
+        load = Path(loaded[spec]) if spec in loaded else None
+        bench_embedder(spec, dataset, args.learners, batches, args.predict_n, load)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from embeddings.assets import (
 from embeddings.base import Embedder, Token, WordScore, describe_caption
 from textig.errors import TextigError
 
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+WEIGHTS_FILE = "model.safetensors"  # never pickled weights (pytorch_model.bin)
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,12 @@ def _identity_for(model_dir: Path, pinned: bool) -> str:
         return f"sbert:all-MiniLM-L6-v2@{model_sha}+tokenizer@{tok_sha[:16]}"
     if not model_dir.is_dir():
         raise TextigError(f"sentence-transformers model folder not found: {model_dir}")
-    weights = next((model_dir / f for f in _WEIGHT_FILES if (model_dir / f).is_file()), None)
-    if weights is None:
-        raise TextigError(f"{model_dir} has no {' or '.join(_WEIGHT_FILES)}")
+    weights = model_dir / WEIGHTS_FILE
+    if not weights.is_file():
+        raise TextigError(
+            f"{model_dir} has no {WEIGHTS_FILE}; textig loads no pickled weights "
+            "(pytorch_model.bin): convert them to safetensors first"
+        )
     identity = f"sbert:{model_dir.name}@{file_sha256(weights)}"
     tokenizer = model_dir / "tokenizer.json"
     if tokenizer.is_file():

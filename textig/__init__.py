@@ -16,6 +16,7 @@ _EXPORTS = {
     "integrated_gradients": "textig.attribution",
     "Explainer": "textig.explain",
     "Explanation": "textig.explain",
+    "baseline_study": "textig.baseline_study",
     "TextigError": "textig.errors",
 }
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from textig.annexml.fast_path import BruteForceScorer, PreparedCluster, PreparedLearner
+from textig.attribution.paths import path_averaged_gradient
 from textig.errors import TextigError
 
 _COARSE, _FINE = 8, 4  # path pieces per cluster segment, each pruned to lines near its top set
@@ -68,9 +69,7 @@ class ExactIG:
     @property
     def gbar(self) -> np.ndarray:
         """Path-averaged gradient (T, d): attributions / (x - x'), 0 where x_i = x'_i."""
-        delta = self.x - self.baseline
-        safe = np.where(delta == 0, 1.0, delta)
-        return np.where(delta == 0, 0.0, self.attributions / safe)
+        return path_averaged_gradient(self.attributions, self.x, self.baseline)
 
 
 @dataclass

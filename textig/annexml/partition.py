@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-_BATCH = 32  # base samples per FTRL step; see bench/annexml.py for the accuracy check
+BATCH = 32  # base samples per FTRL step; see bench/annexml.py for the accuracy check
 
 
 def assign(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
@@ -94,8 +94,8 @@ def learned_partition(
     for _ in tqdm(range(iters), desc="partition", disable=not progress, leave=False):
         order = order[rng.permutation(len(order))]
         visit = order[has_pos[order]]
-        for start in range(0, len(visit), _BATCH):
-            base = visit[start : start + _BATCH]
+        for start in range(0, len(visit), BATCH):
+            base = visit[start : start + BATCH]
             negatives = rng.integers(0, len(X), size=(len(base), num_nn))
             _ftrl_batch(X, base, positives[base], negatives, ftrl)
     return ftrl.w.astype(np.float32)

@@ -8,7 +8,7 @@ from textig.attribution.ig import (
     integrated_gradients,
     relative_completeness_error,
 )
-from textig.attribution.paths import RULES, path_points, quadrature
+from textig.attribution.paths import RULES, path_averaged_gradient, path_points, quadrature
 
 __all__ = [
     "RULES",
@@ -18,6 +18,7 @@ __all__ = [
     "gradient_x_input",
     "integrated_gradients",
     "is_scale_invariant",
+    "path_averaged_gradient",
     "path_points",
     "quadrature",
     "relative_completeness_error",

@@ -26,7 +26,7 @@ from textig.attribution.estimators import (
     enforce_completeness,
     smooth_attributions,
 )
-from textig.attribution.paths import path_points, quadrature
+from textig.attribution.paths import path_averaged_gradient, path_points, quadrature
 from textig.errors import TextigError
 
 ESTIMATORS = ("auto", "smooth", "piecewise")
@@ -53,9 +53,7 @@ class IGResult:
     @property
     def gbar(self) -> np.ndarray:
         """Path-averaged gradient (T, d): attributions / (x - x'), 0 where x_i = x'_i."""
-        delta = self.x - self.baseline
-        safe = np.where(delta == 0, 1.0, delta)
-        return np.where(delta == 0, 0.0, self.attributions / safe)
+        return path_averaged_gradient(self.attributions, self.x, self.baseline)
 
 
 def default_scale(dim: int) -> float:

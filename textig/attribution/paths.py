@@ -49,3 +49,12 @@ def path_points(x: np.ndarray, baseline: np.ndarray, alphas: np.ndarray) -> np.n
     """Points baseline + alpha·(x - baseline), one row per alpha: (n, d)."""
     alphas = np.asarray(alphas, dtype=np.float64)
     return baseline[None, :] + alphas[:, None] * (x - baseline)[None, :]
+
+
+def path_averaged_gradient(
+    attributions: np.ndarray, x: np.ndarray, baseline: np.ndarray
+) -> np.ndarray:
+    """ḡ = IG / (x - x') per feature, 0 where x_i = x'_i: what word back-projections chain on."""
+    delta = x - baseline
+    safe = np.where(delta == 0, 1.0, delta)
+    return np.where(delta == 0, 0.0, attributions / safe)
