@@ -48,7 +48,7 @@ def file_route(scorer: BruteForceScorer, samples: np.ndarray, folder: Path) -> n
     features, predictions = folder / "samples.svm", folder / "samples.pred"
     empty = [[] for _ in range(len(samples))]
     formats.write_svmlight(features, samples, empty)
-    X, _ = formats.read_svmlight(features, n_features=samples.shape[1])
+    X = formats.read_svmlight(features, n_features=samples.shape[1]).X
     formats.write_predictions(predictions, scorer(X), empty)
     return formats.read_predictions(predictions)
 
