@@ -87,3 +87,19 @@ def test_unused_feature_gets_zero_on_votes() -> None:
     x, baseline = rng.normal(size=D), model.E.mean(axis=0) + 0.3 * rng.normal(size=D)
     result = integrated_gradients(model, x, baseline, estimator="piecewise", complete=False)
     assert np.all(result.attributions[:, -1] == 0.0)
+
+
+def test_a_probe_straddling_a_jump_still_means_piecewise() -> None:
+    """A tiny probe step that happens to cross a jump makes a huge finite difference (ΔF/2h);
+    it must not pass for a smooth gradient, or the estimate comes back all zero."""
+    x, baseline = np.ones(4), np.array([0.0, 0.5, 0.0, 0.0])
+    threshold = 1.0 / 3.0 + 0.5e-4  # feature 0 at the first probe node, within its tiny step
+
+    def step(X: np.ndarray) -> np.ndarray:
+        return 10.0 * (np.asarray(X)[:, :1] > threshold)
+
+    result = integrated_gradients(step, x, baseline)
+    assert result.estimator == "piecewise"
+    assert result.attributions[0, 0] == pytest.approx(10.0)  # the exact IG: all on feature 0
+    assert np.allclose(result.attributions[0, 1:], 0.0)
+    assert result.completeness_error[0] <= 0.05

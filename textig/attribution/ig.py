@@ -31,6 +31,7 @@ from textig.errors import TextigError
 
 ESTIMATORS = ("auto", "smooth", "piecewise")
 _PROBE_NODES = np.array([1.0 / 3.0, 2.0 / 3.0])
+_EXPLAINED_RANGE = (0.1, 10.0)  # probe gradient·(x - x') / (F(x) - F(x')) of a smooth model
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def _multiscale(model, x, baseline, targets, rule, scales, method, rng) -> np.nd
 
 def _detect(model: Counter, x, baseline, targets, gap, relative_step: float) -> str:
     """ "piecewise" if tiny steps at two path points almost never move the scores and their
-    gradients cannot account for F(x) - F(x'); else "smooth"."""
+    gradients do not account for F(x) - F(x') (within a factor of 10); else "smooth"."""
     changing = gap != 0
     if not changing.any():
         return "smooth"
@@ -165,5 +166,8 @@ def _detect(model: Counter, x, baseline, targets, gap, relative_step: float) -> 
     zero_fraction = float(np.mean(diff == 0))
     safe = np.where(steps > 0, 2.0 * steps, 1.0)
     probe = (np.mean(plus - minus, axis=0) / safe[:, None] * delta[:, None]).sum(axis=0)
-    explained = np.abs(probe[changing]) / np.abs(gap[changing])
-    return "piecewise" if zero_fraction >= 0.5 and np.median(explained) < 0.1 else "smooth"
+    explained = float(np.median(np.abs(probe[changing]) / np.abs(gap[changing])))
+    # A smooth model's probe gradients account for the gap up to curvature; a vote model's
+    # are ~0, or huge where a tiny step happens to straddle a jump (ΔF/2h): both are far off.
+    consistent = _EXPLAINED_RANGE[0] <= explained <= _EXPLAINED_RANGE[1]
+    return "piecewise" if zero_fraction >= 0.5 and not consistent else "smooth"
