@@ -79,6 +79,9 @@ def test_truncated_missing_and_foreign_files(saved, tmp_path: Path) -> None:
     for bad in (truncated, text, pickled, tmp_path / "missing.npz"):
         with pytest.raises(TextigError):
             AnnexML.load(bad)
+    with pytest.raises(TextigError, match="not an npz archive") as refused:
+        AnnexML.load(text)
+    assert "pickle" not in str(refused.value)  # no advice to load it unsafely
 
 
 def test_other_dimension_or_embedder_is_refused(saved) -> None:

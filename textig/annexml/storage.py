@@ -61,6 +61,8 @@ def save_model(model: AnnexML, path: str | Path) -> None:
 def _read(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     if not path.is_file():
         raise TextigError(f"model file not found: {path}")
+    if not zipfile.is_zipfile(path):  # np.load would otherwise guess it is a pickle
+        raise TextigError(f"{path} is not a textig AnnexML model (not an npz archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
