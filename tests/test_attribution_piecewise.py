@@ -89,11 +89,13 @@ def test_unused_feature_gets_zero_on_votes() -> None:
     assert np.all(result.attributions[:, -1] == 0.0)
 
 
-def test_a_probe_straddling_a_jump_still_means_piecewise() -> None:
-    """A tiny probe step that happens to cross a jump makes a huge finite difference (ΔF/2h);
-    it must not pass for a smooth gradient, or the estimate comes back all zero."""
-    x, baseline = np.ones(4), np.array([0.0, 0.5, 0.0, 0.0])
-    threshold = 1.0 / 3.0 + 0.5e-4  # feature 0 at the first probe node, within its tiny step
+@pytest.mark.parametrize("reach", [1.0, 4e-4])
+def test_a_probe_straddling_a_jump_still_means_piecewise(reach: float) -> None:
+    """A tiny probe step that happens to cross a jump makes a finite difference of the whole
+    jump, ΔF/2h: it must not pass for a smooth gradient, even where it happens to account for
+    F(x) - F(x') (reach 4e-4), or the estimate comes back all zero."""
+    x, baseline = np.array([reach, 1.0, 1.0, 1.0]), np.array([0.0, 0.5, 0.0, 0.0])
+    threshold = reach / 3.0 + 0.5e-4  # feature 0 at the first probe node, within its tiny step
 
     def step(X: np.ndarray) -> np.ndarray:
         return 10.0 * (np.asarray(X)[:, :1] > threshold)

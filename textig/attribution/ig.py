@@ -2,9 +2,10 @@
 
 ``estimator="auto"`` decides between the smooth estimator (tiny central differences at
 Gauss-Legendre nodes, converging to the true IG) and the coarse one for piecewise-constant
-models such as AnnexML's votes (see ``estimators``) by probing the model once: if tiny steps
-almost never change the scores and cannot account for F(x) - F(x'), the model is treated as
-piecewise constant. Which estimator ran is recorded in the result.
+models such as AnnexML's votes (see ``estimators``) by probing the model once: a smooth model's
+tiny central differences double when the step doubles; a piecewise-constant model's are zero,
+or a whole jump that does not scale with the step. Which estimator ran is recorded in the
+result.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from textig.errors import TextigError
 
 ESTIMATORS = ("auto", "smooth", "piecewise")
 _PROBE_NODES = np.array([1.0 / 3.0, 2.0 / 3.0])
-_EXPLAINED_RANGE = (0.1, 10.0)  # probe gradient·(x - x') / (F(x) - F(x')) of a smooth model
+_LINEAR_TOLERANCE = 0.25  # |D(2h) - 2·D(h)| / |2·D(h)| of a smooth model's central difference
 
 
 @dataclass(frozen=True)
@@ -154,20 +155,23 @@ def _multiscale(model, x, baseline, targets, rule, scales, method, rng) -> np.nd
 
 
 def _detect(model: Counter, x, baseline, targets, gap, relative_step: float) -> str:
-    """ "piecewise" if tiny steps at two path points almost never move the scores and their
-    gradients do not account for F(x) - F(x') (within a factor of 10); else "smooth"."""
+    """ "smooth" if tiny central differences at two path points scale with the step (doubling
+    h doubles them) for most of those that are non-zero; "piecewise" if they are all zero or
+    mostly do not scale: a vote model's difference is a whole jump ΔF, the same at h and 2h,
+    wherever a tiny step happens to straddle one."""
     changing = gap != 0
     if not changing.any():
         return "smooth"
     delta = x - baseline
-    steps = np.where(delta != 0, relative_step * np.max(np.abs(delta)), 0.0)
-    plus, minus = model.axis_differences(path_points(x, baseline, _PROBE_NODES), steps, targets)
-    diff = (plus - minus)[:, delta != 0][..., changing]
-    zero_fraction = float(np.mean(diff == 0))
-    safe = np.where(steps > 0, 2.0 * steps, 1.0)
-    probe = (np.mean(plus - minus, axis=0) / safe[:, None] * delta[:, None]).sum(axis=0)
-    explained = float(np.median(np.abs(probe[changing]) / np.abs(gap[changing])))
-    # A smooth model's probe gradients account for the gap up to curvature; a vote model's
-    # are ~0, or huge where a tiny step happens to straddle a jump (ΔF/2h): both are far off.
-    consistent = _EXPLAINED_RANGE[0] <= explained <= _EXPLAINED_RANGE[1]
-    return "piecewise" if zero_fraction >= 0.5 and not consistent else "smooth"
+    moved = delta != 0
+    steps = np.where(moved, relative_step * np.max(np.abs(delta)), 0.0)
+    points = path_points(x, baseline, _PROBE_NODES)
+    d1, d2 = (
+        (plus - minus)[:, moved][..., changing]
+        for plus, minus in (model.axis_differences(points, k * steps, targets) for k in (1, 2))
+    )
+    nonzero = (d1 != 0) | (d2 != 0)
+    if not nonzero.any():
+        return "piecewise"
+    linear = np.abs(d2 - 2.0 * d1) <= _LINEAR_TOLERANCE * np.abs(2.0 * d1)
+    return "smooth" if np.mean(linear[nonzero]) >= 0.5 else "piecewise"
