@@ -68,3 +68,15 @@ def test_summary_is_json_ready_and_its_page_escapes_text(tmp_path: Path) -> None
     assert "toy &lt;i&gt;" in html
     assert 'href="compare/00-1.html"' in html
     assert html.count("<tr>") >= 8
+
+
+def test_corpus_precision_ranks_scores_before_scoring() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from textig.evaluation.corpus import precision_at_k
+
+    scores = np.array([[0.1, 9.0, 0.0, 3.0], [5.0, 0.0, 1.0, 0.0]])
+    truth = sp.csr_matrix(np.array([[0, 1, 0, 1], [0, 0, 1, 0]]))
+    result = precision_at_k(scores, truth, ks=(1, 2))
+    assert result == {"P@1": 0.5, "P@2": 0.75}
