@@ -272,29 +272,37 @@ class AnnexML:
         n, k = len(X), self.num_nn
         ids = np.full((n, len(self.learners_), k), -1, dtype=np.int64)
         cos = np.zeros((n, len(self.learners_), k))
-        for li, learner in enumerate(self.learners_):
+        # float32 for the approximate search (its index is float32), float64 for the exact one
+        Xs = X if mode == "brute" else X.astype(np.float32)
+
+        def search_learner(li: int) -> None:
+            learner = self.learners_[li]
             where = assign(X, learner.centers.astype(np.float64))
             for ci, cluster in enumerate(learner.clusters):
                 rows = np.flatnonzero(where == ci)
                 if rows.size == 0 or cluster.ids.size == 0:
                     continue
-                pos, keys = self._search(cluster, X[rows], k, mode)
-                norms = np.linalg.norm(X[rows] @ cluster.W.astype(np.float64), axis=1)
+                Z = Xs[rows] @ cluster.W.astype(Xs.dtype)
+                pos, keys = self._search(cluster, Z, k, mode)
+                norms = np.linalg.norm(Z.astype(np.float64), axis=1)
                 found = pos >= 0
                 ids[rows, li] = np.where(found, cluster.ids[np.maximum(pos, 0)], -1)
                 cos[rows, li] = np.where(found, keys / np.where(norms > 0, norms, 1.0)[:, None], 0)
+
+        # One learner per core (numpy releases the GIL), single-threaded BLAS inside each.
+        with threadpool_limits(1), ThreadPoolExecutor(_workers()) as pool:
+            list(pool.map(search_learner, range(len(self.learners_))))
         return ids, cos
 
     @staticmethod
     def _search(
-        cluster: Cluster, X: np.ndarray, k: int, mode: str
+        cluster: Cluster, Z: np.ndarray, k: int, mode: str
     ) -> tuple[np.ndarray, np.ndarray]:
+        """Neighbours of the cluster-space queries Z and their keys."""
         if mode == "brute":
-            Z = X @ cluster.W.astype(np.float64)
             return brute_force(Z, cluster.E.astype(np.float64), k)
         if cluster.index is None:
             cluster.index = BucketIndex.build(cluster.E, 0)
-        Z = (X.astype(np.float32)) @ cluster.W
         return cluster.index.search(Z, cluster.E, k)
 
     def decision_function(self, X: np.ndarray, *, search: str | None = None) -> np.ndarray:
