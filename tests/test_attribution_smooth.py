@@ -100,10 +100,11 @@ def test_axis_scores_fast_path_gives_the_same_answer() -> None:
         def __call__(self, X: np.ndarray) -> np.ndarray:
             return np.tanh(X @ A.T)
 
-        def axis_scores(self, points: np.ndarray, steps: np.ndarray):
+        def axis_scores(self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray):
             calls["axis"] += 1
             nudges = np.diag(steps)[None, :, :]
-            return self(points[:, None, :] + nudges), self(points[:, None, :] - nudges)
+            plus, minus = self(points[:, None, :] + nudges), self(points[:, None, :] - nudges)
+            return plus[..., columns], minus[..., columns]
 
     fast = integrated_gradients(Model(), x, baseline)
     slow = integrated_gradients(lambda X: np.tanh(X @ A.T), x, baseline)

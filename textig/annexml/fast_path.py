@@ -28,6 +28,8 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from textig.annexml.parallel import parallel_map
+from textig.annexml.search import top_k
 from textig.errors import TextigError
 
 _BLOCK = 1 << 22  # elements of a key matrix computed at once, to bound memory
@@ -103,14 +105,7 @@ def top_members(keys: np.ndarray, k: int) -> np.ndarray:
     n, size = keys.shape
     if k >= size:
         return np.broadcast_to(np.arange(size), (n, size)).copy()
-    top = np.argpartition(keys, size - k, axis=1)[:, size - k :]
-    kth = np.take_along_axis(keys, top, axis=1).min(axis=1)
-    tied = np.flatnonzero((keys >= kth[:, None]).sum(axis=1) > k)
-    if tied.size:  # the k-th key is shared beyond the top k: let positions decide
-        sub = keys[tied]
-        order = np.lexsort((np.broadcast_to(np.arange(size), sub.shape), -sub), axis=1)
-        top[tied] = order[:, :k]
-    return np.sort(top, axis=1)
+    return np.sort(top_k(keys, k)[0], axis=1)
 
 
 def selection(members: np.ndarray, size: int) -> sp.csr_matrix:
@@ -236,37 +231,52 @@ class BruteForceScorer:
                 scores[rows] += (selection(top, cluster.size) @ cluster.labels).toarray()
         return scores
 
-    def axis_scores(self, points: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def axis_scores(
+        self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Votes of every one-feature nudge: plus[p, i] = f(points[p] + steps[i]·e_i), minus -.
 
-        Returns two (m, d, L) float64 arrays, equal to scoring the 2·m·d nudged copies.
+        Returns two (m, d, C) float64 arrays, equal to scoring the 2·m·d nudged copies and
+        keeping the label ``columns`` (default: every label; IG asks for its targets only).
         """
         P = self.validate(points, "points")
         t = np.asarray(steps, dtype=np.float64)
         if t.shape != (self.dim,) or not np.all(np.isfinite(t)):
             raise TextigError(f"steps must be a finite vector of length {self.dim}")
+        cols = np.arange(self.n_labels) if columns is None else np.asarray(columns, dtype=int)
+        if cols.ndim != 1 or np.any((cols < 0) | (cols >= self.n_labels)):
+            raise TextigError(f"columns must be label ids in [0, {self.n_labels})")
         m, d = P.shape
-        base = np.zeros((m, self.n_labels))
-        out = np.zeros((m, d, 2, self.n_labels))
-        for learner in self.learners:
-            _AxisLearner(learner, P, t, self.num_nn).accumulate(base, out)
+        base = np.zeros((m, len(cols)))
+        out = np.zeros((m, d, 2, len(cols)))
+        flat = out.reshape(m * d * 2, len(cols))
+        # Each learner returns its votes and sparse per-nudge changes, added here (votes are
+        # integers, so the order of the additions cannot change the sums).
+        for own, nudges, changes in parallel_map(
+            lambda learner: _AxisLearner(learner, P, t, self.num_nn, cols).votes(), self.learners
+        ):
+            base += own
+            flat[nudges] += changes
         out += base[:, None, None, :]
         return out[:, :, 0], out[:, :, 1]
 
 
 class _AxisLearner:
-    """One learner's contribution to ``axis_scores``: base votes plus per-nudge corrections.
+    """One learner's contribution to ``axis_scores``: the points' votes and per-nudge changes.
 
-    A nudge of feature i by ±t_i moves member j's key by ±t_i·G[j, i] with G = E Wᵀ. The
-    point's own k neighbours keep keys of at least tau_i (their lowest moved key) and no key
-    moves by more than |t_i|·gamma_i (gamma_i = max_j |G[j, i]|), so only members whose key
-    is at least tau_i - |t_i|·gamma_i can enter: a short prefix of the members by key. Their
-    moved keys are computed exactly; a nudge is re-ranked only if some outsider reaches
-    tau_i. Nudges that switch cluster (rare) are materialised and scored in full.
+    A nudge of feature i by ±t_i moves member j's key by ±t_i·G[j, i] with G = E Wᵀ, and may
+    move the sample into another cluster. In the cluster a nudge lands in, the point's own k
+    neighbours there keep keys of at least tau_i (their lowest moved key) and no key moves by
+    more than |t_i|·gamma_i (gamma_i = max_j |G[j, i]|), so only members whose key is at least
+    tau_i - |t_i|·gamma_i can enter: a short prefix of the members by key. Their moved keys are
+    computed exactly, and a nudge is re-ranked only if some outsider reaches tau_i. All points
+    of a cluster are handled in one vectorised pass.
     """
 
-    def __init__(self, learner: PreparedLearner, P: np.ndarray, t: np.ndarray, k: int) -> None:
-        self.learner, self.P, self.t, self.k = learner, P, t, k
+    def __init__(
+        self, learner: PreparedLearner, P: np.ndarray, t: np.ndarray, k: int, columns: np.ndarray
+    ) -> None:
+        self.learner, self.P, self.t, self.k, self.columns = learner, P, t, k, columns
         scores = P @ learner.centers.T  # (m, K)
         moved = (
             scores[:, None, None, :]
@@ -274,85 +284,151 @@ class _AxisLearner:
         )
         self.home = np.argmax(scores, axis=1)  # (m,)
         self.where = np.argmax(moved, axis=3)  # (m, d, 2) cluster of each nudged sample
-        self.own_votes = np.zeros((len(P), learner.clusters[0].labels.shape[1]))
 
-    def accumulate(self, base: np.ndarray, out: np.ndarray) -> None:
-        """Add this learner's votes: the points' own to ``base``, changes of nudges to ``out``."""
-        for c in np.unique(self.home):
-            self._home_cluster(int(c), np.flatnonzero(self.home == c), out)
-        base += self.own_votes
-        points, axes, signs = np.nonzero(self.where != self.home[:, None, None])
-        if points.size:
-            nudged = self.P[points].copy()
-            nudged[np.arange(len(points)), axes] += self.t[axes] * _SIGNS[signs]
-            for c in np.unique(self.where[points, axes, signs]):
-                hit = np.flatnonzero(self.where[points, axes, signs] == c)
-                cluster = self.learner.clusters[c]
-                top = top_members(cluster.keys(nudged[hit]), min(self.k, cluster.size))
-                votes = (selection(top, cluster.size) @ cluster.labels).toarray()
-                out[points[hit], axes[hit], signs[hit]] += votes - self.own_votes[points[hit]]
+    def votes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(m, L) votes of the points, flat nudge ids (point, axis, sign) and their vote changes
+        (n, L) relative to the point's votes, each nudge once."""
+        m, d = self.P.shape
+        home_votes = np.zeros((m, len(self.columns)))
+        nudges, changes, away = [], [], []
+        for c in np.unique(self.where):
+            lands = self.where == c  # (m, d, 2)
+            rows = np.flatnonzero((self.home == c) | lands.any(axis=(1, 2)))
+            own_votes, ids, new_votes = _LandedNudges(
+                self.learner.clusters[c], self.P[rows], self.t, self.k, lands[rows]
+            ).changes(self.columns)
+            home = self.home[rows] == c
+            home_votes[rows[home]] = own_votes[home]
+            point = rows[ids // (2 * d)]
+            nudges.append(point * 2 * d + ids % (2 * d))
+            changes.append(new_votes - own_votes[ids // (2 * d)])
+            # nudges that leave their point's home cluster start from the votes of their own
+            # neighbours in the cluster they land in
+            p, i, sign = np.nonzero(lands[rows] & ~home[:, None, None])
+            away.append((rows[p], (rows[p] * d + i) * 2 + sign, own_votes[p]))
+        for point, ids, own in away:
+            nudges.append(ids)
+            changes.append(own - home_votes[point])
+        return home_votes, *_summed(np.concatenate(nudges), np.concatenate(changes))
 
-    def _home_cluster(self, c: int, rows: np.ndarray, out: np.ndarray) -> None:
-        cluster = self.learner.clusters[c]
-        base_keys = cluster.keys(self.P[rows])  # (r, n_c)
-        k = min(self.k, cluster.size)
-        own = top_members(base_keys, k)  # (r, k)
-        self.own_votes[rows] = (selection(own, cluster.size) @ cluster.labels).toarray()
-        if k == cluster.size:
-            return
-        changes = []  # (point, nudge ids (n,), new neighbour sets (n, k))
-        for r, p in enumerate(rows):
-            stays = self.where[p] == c  # (d, 2)
-            if stays.any():
-                changes.append((p, *self._nudges(cluster, base_keys[r], own[r], stays)))
-        points = np.concatenate([np.full(len(n), p) for p, n, _ in changes] or [[]]).astype(int)
-        if points.size:
-            nudge = np.concatenate([n for _, n, _ in changes])
-            tops = np.concatenate([top for _, _, top in changes])
-            votes = (selection(tops, cluster.size) @ cluster.labels).toarray()
-            out[points, nudge // 2, nudge % 2] += votes - self.own_votes[points]
 
-    def _nudges(
-        self, cluster: PreparedCluster, keys: np.ndarray, own: np.ndarray, stays: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Nudges (ids 2·axis + sign) of one point that stay in its cluster and change its
-        neighbour set, with their new sets (n, k)."""
-        k, t = len(own), self.t
-        margin = 1e-9 * float(np.max(np.abs(keys)))
-        own_moved = keys[own][:, None] + cluster.axis_gain(own) * t[None, :]  # (k, d), plus
-        low = np.minimum(own_moved, 2 * keys[own][:, None] - own_moved).min(axis=0)
-        floor = low - np.abs(t) * cluster.axis_bound - margin  # (d,)
-        ranked = np.flatnonzero(keys >= floor.min())
-        ranked = ranked[np.lexsort((ranked, -keys[ranked]))]  # own first, then by key
-        counts = np.maximum(np.searchsorted(-keys[ranked], -floor, side="right"), k)
-        axis = np.repeat(np.arange(len(t)), counts)
-        rank = np.arange(len(axis)) - np.repeat(np.cumsum(counts) - counts, counts)
-        member = ranked[rank]
-        gain = np.einsum("ij,ij->i", cluster.E[cluster.source[member]], cluster.W[axis])
-        own_entries = (np.cumsum(counts) - counts)[:, None] + np.arange(k)  # own rank first
-        moved = keys[member][None, :] + _SIGNS[:, None] * (t[axis] * gain)[None, :]  # (2, T)
-        tau = moved[:, own_entries].min(axis=2)  # (2, d)
-        high = moved >= tau[:, axis] - margin  # the new top k lies among these
-        flagged = high & (rank >= k)[None, :] & stays[axis].T
-        nudge_of = 2 * axis[None, :] + np.arange(2)[:, None]  # (2, T)
-        flagged_nudges = np.unique(nudge_of[flagged])
-        pick = high & np.isin(nudge_of, flagged_nudges)
-        members = np.broadcast_to(member, moved.shape)
-        return self._rerank(own, flagged_nudges, nudge_of[pick], members[pick], moved[pick])
+def _summed(ids: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ids, ascending, with the sum of their rows."""
+    if not ids.size:
+        return ids, rows
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    first = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    return ids[first], np.add.reduceat(rows[order], first, axis=0)
 
-    @staticmethod
-    def _rerank(
-        own: np.ndarray,
-        nudges: np.ndarray,
-        nudge_of: np.ndarray,
-        member: np.ndarray,
-        moved: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Exact top k of each flagged nudge's candidates; keep those that differ from own."""
-        k = len(own)
-        order = np.lexsort((member, -moved, nudge_of))
-        first = np.searchsorted(nudge_of[order], nudges)
-        rank = np.arange(len(order)) - np.repeat(first, np.diff(np.append(first, len(order))))
-        top = np.sort(member[order[rank < k]].reshape(len(nudges), k), axis=1)
-        changed = np.any(top != own, axis=1)
-        return nudges[changed], top[changed]
+
+class _LandedNudges:
+    """The nudges of r points that land in one cluster: the points' own neighbours there and
+    the nudges whose neighbour set differs from them."""
+
+    def __init__(
+        self, cluster: PreparedCluster, P: np.ndarray, t: np.ndarray, k: int, lands: np.ndarray
+    ) -> None:
+        self.cluster, self.t, self.lands = cluster, t, lands  # lands (r, d, 2)
+        self.keys = cluster.keys(P)  # (r, n_c)
+        self.k = min(k, cluster.size)
+        self.own = top_members(self.keys, self.k)  # (r, k)
+        self.margin = 1e-9 * np.max(np.abs(self.keys), axis=1, initial=0.0)  # (r,)
+
+    def changes(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Own votes (r, C) of the label columns, ids (point·2d + 2·axis + sign) of changed
+        nudges, their votes."""
+        cluster = self.cluster
+        labels = cluster.labels[:, columns]
+        own_votes = (selection(self.own, cluster.size) @ labels).toarray()
+        none = np.zeros(0, dtype=np.int64), np.zeros((0, own_votes.shape[1]))
+        if self.k == cluster.size:
+            return own_votes, *none
+        tau = self._own_lowest()
+        entries = self._candidates(tau)
+        if entries is None:
+            return own_votes, *none
+        ids, tops = self._rerank(tau, *entries)
+        votes = (selection(tops, cluster.size) @ labels).toarray()
+        return own_votes, ids, votes
+
+    def _own_lowest(self) -> np.ndarray:
+        """(2, r, d) tau: the lowest moved key of the point's own k under each nudge (+, -)."""
+        r, k = self.own.shape
+        own_keys = np.take_along_axis(self.keys, self.own, axis=1)[:, :, None]  # (r, k, 1)
+        step = self.cluster.axis_gain(self.own.ravel()).reshape(r, k, -1) * self.t  # (r, k, d)
+        return np.stack([(own_keys + step).min(axis=1), (own_keys - step).min(axis=1)])
+
+    def _candidates(self, tau: np.ndarray):
+        """Per (point, axis) pair with a landing nudge: its candidates (own first, then by key)
+        with their keys moved both ways; None if no pair has an outsider that could enter."""
+        r, d = self.keys.shape[0], len(self.t)
+        active = self.lands.any(axis=2)  # (r, d)
+        reach = np.abs(self.t) * self.cluster.axis_bound
+        floor = np.where(active, tau.min(axis=0) - reach - self.margin[:, None], np.inf)
+        point, member = np.nonzero(self.keys >= floor.min(axis=1)[:, None])
+        key = self.keys[point, member]
+        order = np.lexsort((member, -key, point))
+        point, member, key = point[order], member[order], key[order]
+        start = np.searchsorted(point, np.arange(r + 1))
+        counts = np.zeros((r, d), dtype=np.int64)
+        for p in range(r):
+            counts[p] = np.searchsorted(-key[start[p] : start[p + 1]], -floor[p], side="right")
+        counts = np.where(active, np.maximum(counts, self.k), 0).ravel()
+        pair = np.repeat(np.arange(r * d), counts)  # (T,) point·d + axis
+        rank = np.arange(len(pair)) - (np.cumsum(counts) - counts)[pair]
+        if not np.any(rank >= self.k):
+            return None
+        entry = start[pair // d] + rank  # index into the sorted candidate lists
+        axis = pair % d
+        step = self.t[axis] * self.cluster.axis_gain(member)[entry, axis]
+        moved = key[entry][None, :] + _SIGNS[:, None] * step[None, :]  # (2, T)
+        return pair, rank, member[entry], moved
+
+    def _rerank(self, tau, pair, rank, member, moved):
+        """Exact top k of each nudge that some outsider can reach; keep those that change."""
+        r, d, k = self.keys.shape[0], len(self.t), self.k
+        threshold = (tau - self.margin[None, :, None]).reshape(2, r * d)
+        own = (rank < k)[None, :]
+        high = (moved >= threshold[:, pair]) | own  # (2, T): the new top k lies among these
+        lands = self.lands.reshape(r * d, 2)[pair].T  # (2, T)
+        nudge_of = 2 * pair[None, :] + np.arange(2)[:, None]  # (2, T) point·2d + 2·axis + sign
+        flagged = np.zeros(2 * r * d, dtype=bool)
+        flagged[nudge_of[high & ~own & lands]] = True
+        ids, tops = [], []
+        for sign in range(2):  # per sign, entries come grouped by nudge, ascending
+            pick = np.flatnonzero(high[sign] & flagged[nudge_of[sign]])
+            if pick.size:
+                nudges, top = _top_per_group(
+                    nudge_of[sign, pick], moved[sign, pick], member[pick], k
+                )
+                ids.append(nudges)
+                tops.append(top)
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, k), dtype=np.int64)
+        ids, tops = np.concatenate(ids), np.concatenate(tops)
+        changed = np.any(tops != self.own[ids // (2 * d)], axis=1)
+        return ids[changed], tops[changed]
+
+
+_GROUP_CELLS = 1 << 21  # padded cells per top-k block in _top_per_group
+
+
+def _top_per_group(group: np.ndarray, keys: np.ndarray, member: np.ndarray, k: int):
+    """Distinct groups (entries come sorted by group, each with at least k) and the k members
+    with the highest keys in each (ties to the lower member), ascending."""
+    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    sizes = np.diff(np.r_[first, len(group)])
+    tops = np.empty((len(first), k), dtype=np.int64)
+    rows = max(1, _GROUP_CELLS // int(sizes.max()))
+    for lo in range(0, len(first), rows):
+        hi = min(lo + rows, len(first))
+        width = int(sizes[lo:hi].max())
+        at = np.arange(first[lo], first[hi - 1] + sizes[hi - 1])
+        row = np.repeat(np.arange(hi - lo), sizes[lo:hi])
+        col = at - first[lo:hi][row]
+        values = np.full((hi - lo, width), -np.inf)
+        positions = np.full((hi - lo, width), -1, dtype=np.int64)
+        values[row, col], positions[row, col] = keys[at], member[at]
+        tops[lo:hi] = np.sort(top_k(values, k, positions)[0], axis=1)
+    return group[first], tops

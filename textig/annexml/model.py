@@ -11,17 +11,15 @@ because positive scaling changes no argmax and no ranking.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from textig.annexml.learner import train_embedding
+from textig.annexml.parallel import parallel_map
 from textig.annexml.partition import assign, learned_partition, spherical_kmeans
 from textig.annexml.positives import head_label_mask, label_positives
 from textig.annexml.search import BucketIndex, brute_force
@@ -46,11 +44,6 @@ DEFAULTS: dict[str, Any] = {
 }
 _PARTITION_BUDGET = 5000  # label pairs per sample enumerated for partition positives
 _SAMPLES_PER_CLUSTER = 6000
-
-
-def _workers() -> int:
-    """Learners trained in parallel: one per available core (``TEXTIG_THREADS`` overrides)."""
-    return max(1, int(os.environ.get("TEXTIG_THREADS") or len(os.sched_getaffinity(0))))
 
 
 @dataclass
@@ -185,11 +178,8 @@ class AnnexML:
         seeds = np.random.SeedSequence(self.seed).spawn(self.num_learner)
         shared = self._partition_positives(K)
         bar = tqdm(total=self.num_learner * (K + 1), desc="AnnexML", disable=not progress)
-        # Single-threaded BLAS per learner and one learner per core: the per-batch matrices are
-        # small, and multi-threaded BLAS on them stalls badly when the cores are shared.
-        with bar, threadpool_limits(1), ThreadPoolExecutor(_workers()) as pool:
-            jobs = [pool.submit(self._fit_learner, Xn, K, s, shared, bar) for s in seeds]
-            self.learners_ = [job.result() for job in jobs]
+        with bar:
+            self.learners_ = parallel_map(lambda s: self._fit_learner(Xn, K, s, shared, bar), seeds)
         return self
 
     def _partition_positives(self, K: int) -> np.ndarray | None:
@@ -289,9 +279,7 @@ class AnnexML:
                 ids[rows, li] = np.where(found, cluster.ids[np.maximum(pos, 0)], -1)
                 cos[rows, li] = np.where(found, keys / np.where(norms > 0, norms, 1.0)[:, None], 0)
 
-        # One learner per core (numpy releases the GIL), single-threaded BLAS inside each.
-        with threadpool_limits(1), ThreadPoolExecutor(_workers()) as pool:
-            list(pool.map(search_learner, range(len(self.learners_))))
+        parallel_map(search_learner, range(len(self.learners_)))
         return ids, cos
 
     @staticmethod

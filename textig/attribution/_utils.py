@@ -96,14 +96,14 @@ class Counter:
     def _axis_block(self, P: np.ndarray, steps: np.ndarray, moved: np.ndarray, columns):
         m, d = P.shape
         if self.has_axis:
-            plus, minus = self.f.axis_scores(P, steps)
+            plus, minus = self.f.axis_scores(P, steps, columns=columns)
             self.samples += 2 * m * d
-            shape = (m, d, self.n_labels if self.n_labels is not None else -1)
+            shape = (m, d, len(columns))
             plus = np.asarray(plus, dtype=np.float64).reshape(shape)
             minus = np.asarray(minus, dtype=np.float64).reshape(shape)
             if not (np.all(np.isfinite(plus)) and np.all(np.isfinite(minus))):
                 raise TextigError("the model's axis_scores returned NaN or infinite scores")
-            return plus[:, :, columns], minus[:, :, columns]
+            return plus, minus
         k = len(moved)
         nudges = np.zeros((2 * k, d))
         nudges[np.arange(k), moved] = steps[moved]
