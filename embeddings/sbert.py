@@ -24,6 +24,7 @@ from embeddings.assets import (
     file_sha256,
 )
 from embeddings.base import Embedder, Token, WordScore, describe_caption
+from embeddings.sbert_words import DEFAULT_QUADRATURE, Quadrature, word_attributions
 from textig.errors import TextigError
 
 WEIGHTS_FILE = "model.safetensors"  # never pickled weights (pytorch_model.bin)
@@ -78,12 +79,16 @@ class SbertEmbedder(Embedder):
     back_projection_methods = ("ig", "jacobian_norm")
 
     def __init__(
-        self, model_path: str | Path | None = None, *, batch_size: int = 64, ig_steps: int = 32
+        self,
+        model_path: str | Path | None = None,
+        *,
+        batch_size: int = 64,
+        quadrature: Quadrature = DEFAULT_QUADRATURE,
     ) -> None:
         self._model_dir = Path(model_path) if model_path else _default_model_dir()
         self._identity = _identity_for(self._model_dir, pinned=model_path is None)
         self.batch_size = batch_size
-        self.ig_steps = ig_steps  # Gauss-Legendre points of the "ig" back-projection
+        self.quadrature = quadrature  # Gauss-Legendre points of the "ig" back-projection
 
     @property
     def identity(self) -> str:
@@ -218,6 +223,4 @@ class SbertEmbedder(Embedder):
     def _word_attributions(
         self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str
     ) -> list[list[WordScore]]:
-        from embeddings.sbert_words import word_attributions
-
-        return word_attributions(self, text, gbar, baseline, method, steps=self.ig_steps)
+        return word_attributions(self, text, gbar, baseline, method, quadrature=self.quadrature)

@@ -366,8 +366,9 @@ class _LandedNudges:
         active = self.lands.any(axis=2)  # (r, d)
         reach = np.abs(self.t) * self.cluster.axis_bound
         floor = np.where(active, tau.min(axis=0) - reach - self.margin[:, None], np.inf)
-        point, member = np.nonzero(self.keys >= floor.min(axis=1)[:, None])
-        key = self.keys[point, member]
+        flat = np.flatnonzero(self.keys >= floor.min(axis=1)[:, None])
+        point, member = np.divmod(flat, self.keys.shape[1])
+        key = self.keys.ravel()[flat]
         order = np.lexsort((member, -key, point))
         point, member, key = point[order], member[order], key[order]
         start = np.searchsorted(point, np.arange(r + 1))
