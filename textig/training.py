@@ -47,10 +47,10 @@ def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
 def model_cache_path(identity: str, checksum: str, params: dict[str, Any]) -> Path:
     """Where the model of (embedder identity, dataset checksum, params) is cached."""
     from embeddings.assets import cache_dir
-    from textig.annexml import learner, partition
+    from textig.annexml import learner, partition, search
 
-    batches = [learner.BATCH, partition.BATCH]  # they change the trained model
-    blob = json.dumps([FORMAT_VERSION, identity, checksum, params, batches], sort_keys=True)
+    code = [learner.BATCH, partition.BATCH, search.INDEX_VERSION]  # they change the model
+    blob = json.dumps([FORMAT_VERSION, identity, checksum, params, code], sort_keys=True)
     return cache_dir() / "models" / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.npz"
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 NUM_PROBE = 8  # buckets scored per query by the approximate search
+INDEX_VERSION = 2  # how buckets are built (2: capacity-capped); models cached by older code differ
 _CHUNK = 4096  # query rows scored at once, to bound memory
 _BUCKET_CHUNK = 32768  # queries per bucket search: fewer, larger products per bucket
 _CAPACITY = 1.5  # largest bucket allowed, relative to the mean bucket size
