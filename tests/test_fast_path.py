@@ -111,3 +111,19 @@ def test_unsupported_or_unfitted_models_are_refused() -> None:
     model.score, model.learners_ = "votes", None
     with pytest.raises(TextigError, match="not fitted"):
         BruteForceScorer(model)
+
+
+def test_axis_scores_when_every_nudge_leaves_the_home_cluster() -> None:
+    """At the origin the five partition scores tie (home: cluster 0); every nudge makes one of
+    the other four win. The point still gets its own votes from cluster 0."""
+    centers = [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]]
+    E = [[1, 0], [0, 1], [-1, 0], [0, -1]]
+    clusters = [(np.eye(2), E, [4 * c + j for j in range(4)]) for c in range(5)]
+    Y = np.eye(20)
+    model = toy_model([(centers, clusters)], Y, num_nn=2)
+    points, steps = np.zeros((1, 2)), np.array([0.5, 0.25])
+    plus, minus = BruteForceScorer(model).axis_scores(points, steps)
+    ref_plus, ref_minus = _materialised(model, points, steps)
+    np.testing.assert_array_equal(plus, ref_plus)
+    np.testing.assert_array_equal(minus, ref_minus)
+    assert not np.any(plus[0, :, :4]) and not np.any(minus[0, :, :4])  # no nudge stays home
