@@ -382,7 +382,10 @@ class _LandedNudges:
             return None
         entry = start[pair // d] + rank  # index into the sorted candidate lists
         axis = pair % d
-        step = self.t[axis] * self.cluster.axis_gain(member)[entry, axis]
+        # nearby path points share most candidates: one gain row per distinct member
+        distinct, which = np.unique(member, return_inverse=True)
+        gain = self.cluster.axis_gain(distinct)[which[entry], axis]
+        step = self.t[axis] * gain
         moved = key[entry][None, :] + _SIGNS[:, None] * step[None, :]  # (2, T)
         return pair, rank, member[entry], moved
 
