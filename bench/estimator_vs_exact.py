@@ -122,6 +122,8 @@ def run(name: str, model_path: Path, args: argparse.Namespace) -> None:
         f"default estimator: completeness error <= 5% on {within:.1%} of {len(default_errors)} "
         f"(caption, label) pairs (bar >= 95%); all-zero rows with F(x) != F(x'): {all_zero}"
     )
+    if args.fine_grid <= 0:
+        return
     black_box = None if args.model_black_box else scorer
     fine_grid(model, baseline, exact_results[: args.fine_grid], args.grid_points, black_box)
 

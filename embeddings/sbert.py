@@ -25,6 +25,7 @@ from embeddings.assets import (
 )
 from embeddings.base import Embedder, Token, WordScore, describe_caption
 from embeddings.sbert_words import DEFAULT_QUADRATURE, Quadrature, word_attributions
+from embeddings.stopwords import english_stopwords
 from textig.errors import TextigError
 
 WEIGHTS_FILE = "model.safetensors"  # never pickled weights (pytorch_model.bin)
@@ -40,6 +41,27 @@ class TokenInputs:
     special: torch.Tensor  # (T,) bool: [CLS], [SEP] and other special tokens
     offsets: list[tuple[int, int]]  # character span of each piece in the original text
     word_ids: list[int | None]  # word index of each piece (None for specials)
+    content: torch.Tensor  # (T,) bool: pieces of content words (a letter, not a stopword)
+
+
+def _content_pieces(
+    text: str, offsets: list[tuple[int, int]], word_ids: list[int | None], special: torch.Tensor
+) -> torch.Tensor:
+    """(T,) bool: the pieces of words that contain a letter and are not English stopwords."""
+    spans: dict[int, tuple[int, int]] = {}
+    for (start, end), word in zip(offsets, word_ids, strict=True):
+        if word is not None:
+            first, last = spans.get(word, (start, end))
+            spans[word] = (min(first, start), max(last, end))
+    stopwords = english_stopwords()
+
+    def is_content(word: int | None) -> bool:
+        if word is None:
+            return False
+        piece = text[spans[word][0] : spans[word][1]]
+        return any(ch.isalpha() for ch in piece) and piece.lower() not in stopwords
+
+    return torch.tensor([is_content(w) for w in word_ids]) & ~special
 
 
 def _default_model_dir() -> Path:
@@ -156,13 +178,17 @@ class SbertEmbedder(Embedder):
         )
         with torch.no_grad():
             embeds = self.embedding_layer(encoded["input_ids"])[0].detach().clone()
+        offsets = [(int(s), int(e)) for s, e in encoded["offset_mapping"][0].tolist()]
+        special = encoded["special_tokens_mask"][0].bool()
+        word_ids = encoded.word_ids(0)
         return TokenInputs(
             input_ids=encoded["input_ids"],
             attention_mask=encoded["attention_mask"],
             inputs_embeds=embeds,
-            special=encoded["special_tokens_mask"][0].bool(),
-            offsets=[(int(s), int(e)) for s, e in encoded["offset_mapping"][0].tolist()],
-            word_ids=encoded.word_ids(0),
+            special=special,
+            offsets=offsets,
+            word_ids=word_ids,
+            content=_content_pieces(text, offsets, word_ids, special),
         )
 
     @property
@@ -179,9 +205,15 @@ class SbertEmbedder(Embedder):
             return self.embedding_layer(torch.tensor([mask_id]))[0].detach().clone()
 
     def masked_embeds(self, inputs: TokenInputs) -> torch.Tensor:
-        """The caption's input embeddings with every non-special piece replaced by [MASK]'s."""
+        """The caption's input embeddings with its content-word pieces replaced by [MASK]'s.
+
+        Stopwords, punctuation and specials stay: the baseline keeps the sentence frame, so
+        the words that name things share the attribution (stopwords get exactly 0, as with
+        GloVe). A caption with no content word has every non-special piece masked instead.
+        """
         masked = inputs.inputs_embeds.clone()
-        masked[~inputs.special] = self.mask_embedding()
+        content = inputs.content if bool(inputs.content.any()) else ~inputs.special
+        masked[content] = self.mask_embedding()
         return masked
 
     def sentence_embedding_from_inputs_embeds(
@@ -212,7 +244,7 @@ class SbertEmbedder(Embedder):
         ]
 
     def neutral_baseline(self, text: str) -> np.ndarray:
-        """Sentence embedding of the caption with all content pieces masked (positions kept)."""
+        """Sentence embedding of the caption with its content words masked (positions kept)."""
         inputs = self.token_inputs(text)
         with torch.no_grad():
             embedding = self.sentence_embedding_from_inputs_embeds(

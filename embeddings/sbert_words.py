@@ -148,9 +148,11 @@ def merge_pieces(text: str, inputs: TokenInputs, scores: np.ndarray) -> list[lis
     for positions in spans.values():
         start = min(inputs.offsets[p][0] for p in positions)
         end = max(inputs.offsets[p][1] for p in positions)
-        words.append((text[start:end], start, end, positions))
+        content = bool(inputs.content[positions].any())
+        kind = "stopword" if not content and any(ch.isalpha() for ch in text[start:end]) else "word"
+        words.append((text[start:end], start, end, positions, kind))
     return [
-        [WordScore(w, s, e, float(row[positions].sum()), "word") for w, s, e, positions in words]
+        [WordScore(w, s, e, float(row[pos].sum()), kind) for w, s, e, pos, kind in words]
         for row in scores
     ]
 

@@ -58,16 +58,37 @@ def test_differentiable_forward_reproduces_encode(sbert: SbertEmbedder) -> None:
         np.testing.assert_allclose(sentence[0].detach().numpy(), encoded, atol=1e-5)
 
 
-def test_neutral_baseline_is_the_fully_masked_caption(sbert: SbertEmbedder) -> None:
+def test_neutral_baseline_masks_the_content_words_only(sbert: SbertEmbedder) -> None:
     text = "a palm tree in front of a hotel"
     ids = sbert.model.tokenizer(text, return_tensors="pt")["input_ids"]
+    pieces = sbert.model.tokenizer.convert_ids_to_tokens(ids[0].tolist())
     masked = ids.clone()
-    masked[0, 1:-1] = sbert.model.tokenizer.mask_token_id
+    content = [i for i, piece in enumerate(pieces) if piece in {"palm", "tree", "front", "hotel"}]
+    assert len(content) == 4
+    masked[0, content] = sbert.model.tokenizer.mask_token_id
     auto = sbert.model[0].auto_model
     with torch.no_grad():
         hidden = auto(input_ids=masked, attention_mask=torch.ones_like(masked)).last_hidden_state
     expected = torch.nn.functional.normalize(hidden.mean(dim=1), dim=-1)[0].numpy()
     np.testing.assert_allclose(sbert.neutral_baseline(text), expected, atol=1e-5)
+
+
+def test_stopwords_get_exactly_zero_and_are_marked(sbert: SbertEmbedder) -> None:
+    text = "a palm tree in front of a hotel"
+    b = sbert.neutral_baseline(text).astype(np.float64)
+    gbar = np.random.default_rng(4).normal(size=(2, 384))
+    for row in sbert.word_attributions(text, gbar, b):
+        kinds = {w.text: w.kind for w in row}
+        assert kinds["a"] == kinds["in"] == kinds["of"] == "stopword"
+        assert all(w.score == 0.0 for w in row if w.kind == "stopword")
+        assert any(w.score != 0.0 for w in row if w.kind == "word")
+
+
+def test_a_caption_of_stopwords_only_masks_every_piece(sbert: SbertEmbedder) -> None:
+    inputs = sbert.token_inputs("it is in the")
+    assert not bool(inputs.content.any())
+    masked = sbert.masked_embeds(inputs)
+    assert torch.equal(masked[~inputs.special][0], sbert.mask_embedding())
 
 
 def test_tokens_and_words_land_on_the_original_text(sbert: SbertEmbedder) -> None:
