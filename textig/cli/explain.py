@@ -26,7 +26,7 @@ _EPILOG = """\
 Without --model, a model is trained once on --data (default: the bundled demo corpus) and
 cached. LABELS: topN (the N best-scoring labels, default top5), "true" (the caption's labels
 in the dataset), or a comma-separated list of label names (any label, predicted or not).
-BASELINE: auto (GloVe: training mean; SBERT: the caption with every word masked), mean,
+BASELINE: auto (GloVe: training mean; SBERT: the caption with its content words masked), mean,
 neutral, text:CAPTION. Several --baseline options make a baseline study: one report explaining
 the same labels from each baseline side by side. Batch mode (no CAPTION, with --n or --ids)
 explains dataset captions and writes an index.html linking every report.
