@@ -43,6 +43,12 @@ class TokenInputs:
     word_ids: list[int | None]  # word index of each piece (None for specials)
     content: torch.Tensor  # (T,) bool: pieces of content words (a letter, not a stopword)
 
+    @property
+    def masked(self) -> torch.Tensor:
+        """(T,) bool: the pieces the neutral baseline masks: the content words, or every
+        non-special piece when the caption has none (so it still has something to explain)."""
+        return self.content if bool(self.content.any()) else ~self.special
+
 
 def _content_pieces(
     text: str, offsets: list[tuple[int, int]], word_ids: list[int | None], special: torch.Tensor
@@ -212,8 +218,7 @@ class SbertEmbedder(Embedder):
         GloVe). A caption with no content word has every non-special piece masked instead.
         """
         masked = inputs.inputs_embeds.clone()
-        content = inputs.content if bool(inputs.content.any()) else ~inputs.special
-        masked[content] = self.mask_embedding()
+        masked[inputs.masked] = self.mask_embedding()
         return masked
 
     def sentence_embedding_from_inputs_embeds(

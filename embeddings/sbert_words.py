@@ -1,10 +1,11 @@
 """SBERT back-projection: feature-level gradients carried onto word pieces, merged into words.
 
 "ig" (default, signed and complete): Integrated Gradients over the pieces' input embeddings of
-the linear head ḡ_l·s(E), along the straight path from the [MASK] embeddings E' (specials
-kept) to E. Piece scores sum to ḡ_l·(s(E) - s(E')) up to quadrature error (checked, and the
-grid refined where it misses), so with the neutral baseline x' = s(E') they sum to the feature
-attribution total ḡ_l·(x - x').
+the linear head ḡ_l·s(E), along the straight path to E from E', the caption with its content
+words' pieces replaced by [MASK] (stopwords, punctuation and specials kept: they score 0).
+Piece scores sum to ḡ_l·(s(E) - s(E')) up to quadrature error (checked, and the grid refined
+where it misses), so with the neutral baseline x' = s(E') they sum to the feature attribution
+total ḡ_l·(x - x').
 "jacobian_norm" (the original report's variant): ‖∂(ḡ_l·s)/∂e_t‖₂ at E, unsigned, no sum rule.
 """
 
@@ -139,7 +140,11 @@ def _check_baseline(neutral: np.ndarray, baseline: np.ndarray) -> None:
 
 
 def merge_pieces(text: str, inputs: TokenInputs, scores: np.ndarray) -> list[list[WordScore]]:
-    """Sum piece scores (L, T) into the tokenizer's words, spans on the original text."""
+    """Sum piece scores (L, T) into the tokenizer's words, spans on the original text.
+
+    Words the baseline leaves unmasked (stopwords) are not explained: "ig" gives them exactly 0
+    anyway, and the Jacobian norm leaves them out as GloVe does.
+    """
     spans: dict[int, list[int]] = {}
     for position, word in enumerate(inputs.word_ids):
         if word is not None and not bool(inputs.special[position]):
@@ -148,11 +153,14 @@ def merge_pieces(text: str, inputs: TokenInputs, scores: np.ndarray) -> list[lis
     for positions in spans.values():
         start = min(inputs.offsets[p][0] for p in positions)
         end = max(inputs.offsets[p][1] for p in positions)
-        content = bool(inputs.content[positions].any())
-        kind = "stopword" if not content and any(ch.isalpha() for ch in text[start:end]) else "word"
+        masked = bool(inputs.masked[positions].any())
+        kind = "stopword" if not masked and any(ch.isalpha() for ch in text[start:end]) else "word"
         words.append((text[start:end], start, end, positions, kind))
     return [
-        [WordScore(w, s, e, float(row[pos].sum()), kind) for w, s, e, pos, kind in words]
+        [
+            WordScore(w, s, e, 0.0 if kind == "stopword" else float(row[pos].sum()), kind)
+            for w, s, e, pos, kind in words
+        ]
         for row in scores
     ]
 

@@ -89,6 +89,10 @@ def test_a_caption_of_stopwords_only_masks_every_piece(sbert: SbertEmbedder) -> 
     assert not bool(inputs.content.any())
     masked = sbert.masked_embeds(inputs)
     assert torch.equal(masked[~inputs.special][0], sbert.mask_embedding())
+    b = sbert.neutral_baseline("it is in the").astype(np.float64)
+    gbar = np.random.default_rng(5).normal(size=(1, 384))
+    words = sbert.word_attributions("it is in the", gbar, b)[0]
+    assert [w.kind for w in words] == ["word"] * 4, "masked words are scored, not stopwords"
 
 
 def test_tokens_and_words_land_on_the_original_text(sbert: SbertEmbedder) -> None:
@@ -141,10 +145,12 @@ def test_few_steps_leave_a_larger_gap_unless_refined(sbert: SbertEmbedder) -> No
     assert fixed > 0.01 and gap(Quadrature(steps=2, tolerance=0.002)) <= 0.0025
 
 
-def test_jacobian_norm_is_unsigned_and_nonzero(sbert: SbertEmbedder) -> None:
+def test_jacobian_norm_is_unsigned_and_nonzero_on_explained_words(sbert: SbertEmbedder) -> None:
     gbar = np.random.default_rng(3).normal(size=(2, 384))
     rows = sbert.word_attributions(CAPTION, gbar, np.zeros(384), method="jacobian_norm")
-    assert all(w.score > 0 for row in rows for w in row)
+    assert all(w.score > 0 for row in rows for w in row if w.kind == "word")
+    assert all(w.score == 0 for row in rows for w in row if w.kind == "stopword")
+    assert any(w.kind == "stopword" for w in rows[0])
 
 
 def test_other_baseline_warns_that_words_start_from_the_mask(sbert: SbertEmbedder) -> None:
