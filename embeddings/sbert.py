@@ -24,7 +24,12 @@ from embeddings.assets import (
     file_sha256,
 )
 from embeddings.base import Embedder, Token, WordScore, describe_caption
-from embeddings.sbert_words import DEFAULT_QUADRATURE, Quadrature, word_attributions
+from embeddings.sbert_words import (
+    DEFAULT_QUADRATURE,
+    Quadrature,
+    word_attributions,
+    word_spans,
+)
 from embeddings.stopwords import english_stopwords
 from textig.errors import TextigError
 
@@ -54,20 +59,12 @@ def _content_pieces(
     text: str, offsets: list[tuple[int, int]], word_ids: list[int | None], special: torch.Tensor
 ) -> torch.Tensor:
     """(T,) bool: the pieces of words that contain a letter and are not English stopwords."""
-    spans: dict[int, tuple[int, int]] = {}
-    for (start, end), word in zip(offsets, word_ids, strict=True):
-        if word is not None:
-            first, last = spans.get(word, (start, end))
-            spans[word] = (min(first, start), max(last, end))
     stopwords = english_stopwords()
-
-    def is_content(word: int | None) -> bool:
-        if word is None:
-            return False
-        piece = text[spans[word][0] : spans[word][1]]
-        return any(ch.isalpha() for ch in piece) and piece.lower() not in stopwords
-
-    return torch.tensor([is_content(w) for w in word_ids]) & ~special
+    content = torch.zeros(len(word_ids), dtype=torch.bool)
+    for positions, start, end in word_spans(offsets, word_ids, special).values():
+        word = text[start:end]
+        content[positions] = any(ch.isalpha() for ch in word) and word.lower() not in stopwords
+    return content
 
 
 def _default_model_dir() -> Path:

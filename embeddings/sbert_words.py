@@ -139,20 +139,29 @@ def _check_baseline(neutral: np.ndarray, baseline: np.ndarray) -> None:
         )
 
 
+def word_spans(
+    offsets: list[tuple[int, int]], word_ids: list[int | None], special: torch.Tensor
+) -> dict[int, tuple[list[int], int, int]]:
+    """Each tokenizer word's piece positions and character span (specials belong to none)."""
+    positions: dict[int, list[int]] = {}
+    for position, word in enumerate(word_ids):
+        if word is not None and not bool(special[position]):
+            positions.setdefault(word, []).append(position)
+    return {
+        word: (ps, min(offsets[p][0] for p in ps), max(offsets[p][1] for p in ps))
+        for word, ps in positions.items()
+    }
+
+
 def merge_pieces(text: str, inputs: TokenInputs, scores: np.ndarray) -> list[list[WordScore]]:
     """Sum piece scores (L, T) into the tokenizer's words, spans on the original text.
 
     Words the baseline leaves unmasked (stopwords) are not explained: "ig" gives them exactly 0
     anyway, and the Jacobian norm leaves them out as GloVe does.
     """
-    spans: dict[int, list[int]] = {}
-    for position, word in enumerate(inputs.word_ids):
-        if word is not None and not bool(inputs.special[position]):
-            spans.setdefault(word, []).append(position)
     words = []
-    for positions in spans.values():
-        start = min(inputs.offsets[p][0] for p in positions)
-        end = max(inputs.offsets[p][1] for p in positions)
+    spans = word_spans(inputs.offsets, inputs.word_ids, inputs.special)
+    for positions, start, end in spans.values():
         masked = bool(inputs.masked[positions].any())
         kind = "stopword" if not masked and any(ch.isalpha() for ch in text[start:end]) else "word"
         words.append((text[start:end], start, end, positions, kind))
