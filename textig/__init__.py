@@ -15,7 +15,7 @@ _EXPORTS = {
     "AnnexML": "textig.annexml",
     "integrated_gradients": "textig.attribution",
     "Explainer": "textig.explain",
-    "Explanation": "textig.explain",
+    "Explanation": "textig.explanation",
     "baseline_study": "textig.baseline_study",
     "TextigError": "textig.errors",
 }

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from textig.errors import TextigError
-from textig.explain import Explainer, Explanation, shared_labels
+from textig.explain import Explainer, shared_labels
+from textig.explanation import Explanation
 
 
 @dataclass(frozen=True)

@@ -2,77 +2,27 @@
 
 This is the one place where the layers meet. An ``Explainer`` is built once per (embedder,
 model) and reused for many captions; the explained function is the model's *brute-force* score
-(the one exact IG explains and the fast IG path reproduces). ``Explanation`` is plain data with
-a JSON form; ``textig.report`` renders it.
+(the one exact IG explains and the fast IG path reproduces). The result is plain data
+(``textig.explanation``); ``textig.report`` renders it.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from embeddings.base import Embedder, WordScore
+from textig.baselines import caption_baseline
 from textig.errors import TextigError
+from textig.explanation import Explanation, LabelExplanation
 
 MAX_CAPTION_CHARS = 5000
 TOP_FEATURES = 10
-
-
-@dataclass(frozen=True)
-class LabelExplanation:
-    """One explained label: its scores, feature attributions and word scores."""
-
-    label: str
-    label_id: int
-    score: float
-    baseline_score: float
-    true: bool | None  # None when the caption's true labels are unknown
-    predicted_rank: int  # 1 = highest-scoring label for this caption (ties: lower id first)
-    completeness_error: float
-    raw_completeness_error: float | None  # before the estimator's completeness rescaling
-    attribution_sum: float
-    word_sum: float
-    word_gap: float | None  # |sum words - sum features| / |sum features|; None if that sum ~ 0
-    features: list[tuple[int, float]]  # top features by |IG|, [index, value]
-    gradient_x_input: list[tuple[int, float]]  # top features by |g(x) * (x - x')|
-    ig_gxi_cosine: float | None
-    words: list[WordScore]
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """Everything a report shows about one caption; ``to_json`` is the documented schema."""
-
-    caption: str
-    caption_id: str | None
-    embedder: dict[str, Any]
-    model: dict[str, Any]
-    baseline: dict[str, Any]
-    settings: dict[str, Any]
-    labels: list[LabelExplanation]
-    predicted: list[dict[str, Any]]  # top predicted labels [{label, label_id, score}]
-    true_labels: list[str] | None
-    timings: dict[str, float]
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (tuples become lists, floats stay floats)."""
-        data = asdict(self)
-        for label in data["labels"]:
-            label["features"] = [[int(i), float(v)] for i, v in label["features"]]
-            label["gradient_x_input"] = [[int(i), float(v)] for i, v in label["gradient_x_input"]]
-        return data
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """The explanation as JSON text (UTF-8 safe, no NaN)."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
 
 
 def _model_info(model: Any, path: str | None) -> dict[str, Any]:
@@ -93,28 +43,6 @@ def _scoring_function(model: Any) -> Callable[[np.ndarray], np.ndarray]:
         return np.asarray(model.decision_function(X, search="brute"), dtype=np.float64)
 
     return decision
-
-
-def _training_mean(training_features: Any) -> np.ndarray:
-    """Mean of the usable training rows (all-zero rows mark captions that could not be encoded)."""
-    X = getattr(training_features, "X", training_features)
-    X = np.asarray(X, dtype=np.float64)
-    valid = getattr(training_features, "valid", np.any(X != 0, axis=1))
-    if X.ndim != 2 or not np.any(valid):
-        raise TextigError("training features must be a non-empty (n, dim) array")
-    return X[np.asarray(valid, dtype=bool)].mean(axis=0)
-
-
-def has_neutral_baseline(embedder: Embedder) -> bool:
-    """Whether the embedder defines its own per-caption "no information" baseline."""
-    return type(embedder).neutral_baseline is not Embedder.neutral_baseline
-
-
-def needs_training_features(embedder: Embedder, baseline: Any) -> bool:
-    """Whether ``baseline`` resolves to the training mean for this embedder."""
-    if isinstance(baseline, np.ndarray):
-        return False
-    return baseline == "mean" or (baseline == "auto" and not has_neutral_baseline(embedder))
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -167,8 +95,8 @@ class Explainer:
         self._training_features = training_features
         self._score = _scoring_function(model)
         self.vocabulary = self._vocabulary(labels)
-        self._baseline_kind, self._fixed_baseline = self._resolve_baseline(
-            baseline, training_features
+        self._baseline_kind, self._fixed_baseline = caption_baseline(
+            baseline, embedder, training_features
         )
 
     def with_baseline(self, baseline: str | np.ndarray) -> Explainer:
@@ -194,32 +122,6 @@ class Explainer:
         if chosen is None:
             raise TextigError("the model carries no label names: pass labels=")
         return [str(label) for label in chosen]
-
-    def _resolve_baseline(self, spec: Any, training_features: Any) -> tuple[str, np.ndarray | None]:
-        """(kind, fixed vector or None for per-caption baselines)."""
-        if isinstance(spec, np.ndarray):
-            vector = np.asarray(spec, dtype=np.float64).ravel()
-            if vector.shape != (self.embedder.dim,) or not np.all(np.isfinite(vector)):
-                raise TextigError(
-                    f"a baseline array must be finite with {self.embedder.dim} values"
-                )
-            return "array", vector
-        if spec == "auto":
-            spec = "neutral" if has_neutral_baseline(self.embedder) else "mean"
-        if spec == "zero":
-            raise TextigError(
-                "the zero baseline is degenerate for AnnexML (inputs are L2-normalised, so the "
-                "path from zero is flat); use auto, mean, neutral or text:CAPTION"
-            )
-        if spec == "mean":
-            if training_features is None:
-                raise TextigError("the 'mean' baseline needs the training features (pass --data)")
-            return "mean", _training_mean(training_features)
-        if spec == "neutral":
-            return "neutral", None
-        if isinstance(spec, str) and spec.startswith("text:"):
-            return spec, np.asarray(self.embedder.encode([spec[5:]])[0], dtype=np.float64)
-        raise TextigError(f"unknown baseline {spec!r} (known: auto, mean, neutral, text:CAPTION)")
 
     def baseline_for(self, text: str) -> np.ndarray:
         """The feature baseline x' used for ``text``."""

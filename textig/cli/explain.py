@@ -98,7 +98,8 @@ def make_explainer(
 ) -> Explainer:
     """An Explainer for one embedder with its model, as the command-line options ask."""
     from embeddings import get_embedder
-    from textig.explain import Explainer, needs_training_features
+    from textig.baselines import needs_training_features
+    from textig.explain import Explainer
     from textig.features import embed_split
 
     embedder = get_embedder(embedder_spec)

@@ -41,7 +41,8 @@ from textig.evaluation.summary import (
     embedder_summary,
     label_breakdown,
 )
-from textig.explain import Explainer, Explanation
+from textig.explain import Explainer
+from textig.explanation import Explanation
 from textig.features import embed_split
 
 TOP_K = 5

@@ -15,7 +15,8 @@ import numpy as np
 from embeddings.base import WordScore
 from textig.data import Caption
 from textig.errors import TextigError
-from textig.explain import Explainer, Explanation
+from textig.explain import Explainer
+from textig.explanation import Explanation
 
 
 @dataclass(frozen=True)

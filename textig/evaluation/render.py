@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textig import __version__
-from textig.explain import Explanation
+from textig.explanation import Explanation
 from textig.report import compare, slugify, write_comparison, write_explanation
 from textig.report.colors import NEGATIVE, POSITIVE
 from textig.report.templates import environment

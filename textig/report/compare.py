@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from textig.errors import TextigError
-from textig.explain import Explanation, LabelExplanation
+from textig.explanation import Explanation, LabelExplanation
 
 MIN_SHARED_WORDS = 3
 

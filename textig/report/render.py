@@ -17,7 +17,7 @@ from typing import Any
 from textig import __version__
 from textig._utils import atomic_write_text
 from textig.baseline_study import BaselineStudy
-from textig.explain import Explanation, LabelExplanation
+from textig.explanation import Explanation, LabelExplanation
 from textig.report.colors import NEGATIVE, POSITIVE, caption_segments
 from textig.report.compare import Comparison
 from textig.report.svg import bar_chart
