@@ -58,6 +58,8 @@ def set_header(key: str, value):
         (lambda a: a.update(l0_c0_E=a["l0_c0_E"][:, :3]), "corrupt"),
         (lambda a: a.update(l0_c0_ids=a["l0_c0_ids"] + 10_000), "corrupt"),
         (lambda a: a.pop("header"), "not a readable"),
+        (lambda a: a.update(feature_mean=a["feature_mean"][:3]), "corrupt"),
+        (lambda a: a.update(feature_mean=a["feature_mean"] * np.nan), "corrupt"),
     ],
 )
 def test_bad_files_are_refused(saved, tmp_path: Path, edit, message: str) -> None:
@@ -66,6 +68,16 @@ def test_bad_files_are_refused(saved, tmp_path: Path, edit, message: str) -> Non
     rewrite(path, out, edit)
     with pytest.raises(TextigError, match=message):
         AnnexML.load(out)
+
+
+def test_the_training_feature_mean_is_kept(saved, tmp_path: Path) -> None:
+    model, path, X = saved
+    expected = np.asarray(X, dtype=np.float32).mean(axis=0, dtype=np.float64)
+    assert np.array_equal(model.feature_mean_, expected)
+    assert np.array_equal(AnnexML.load(path).feature_mean_, expected)
+    older = tmp_path / "older.npz"  # written before models kept it: still loads
+    rewrite(path, older, lambda a: a.pop("feature_mean"))
+    assert AnnexML.load(older).feature_mean_ is None
 
 
 def test_truncated_missing_and_foreign_files(saved, tmp_path: Path) -> None:

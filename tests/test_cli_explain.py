@@ -24,7 +24,12 @@ def _isolated_cache(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
     monkeypatch.setenv("TEXTIG_CACHE", str(cache))
 
 
-def _train(path: Path, identity: str | None = None, embedder_spec: str = "glove") -> Path:
+def _train(
+    path: Path,
+    identity: str | None = None,
+    embedder_spec: str = "glove",
+    labels: list[str] | None = None,
+) -> Path:
     from embeddings import get_embedder
     from textig.annexml import AnnexML
     from textig.features import embed_split
@@ -35,7 +40,7 @@ def _train(path: Path, identity: str | None = None, embedder_spec: str = "glove"
     model = AnnexML(**SMALL).fit(
         features.X,
         dataset.label_matrix("train"),
-        labels=dataset.vocabulary,
+        labels=labels or dataset.vocabulary,
         embedder=identity or embedder,
     )
     model.save(path)
@@ -157,9 +162,48 @@ def test_model_of_another_embedder_is_refused(tmp_path: Path, capsys) -> None:
     assert code == 1 and "trained with" in err and err.count("\n") == 1
 
 
-def test_mean_baseline_with_a_model_needs_its_data(glove_model: Path, capsys) -> None:
-    code, _, err = run_cli(capsys, explain("a dog", "--model", str(glove_model)))
-    assert code == 1 and "--data" in err
+def _explained(capsys, out: Path, *args: str) -> dict:
+    code, stdout, err = run_cli(capsys, explain("a dog on the grass", *args, "--out", str(out)))
+    assert code == 0, err
+    return json.loads(Path(stdout.split()[1]).read_text(encoding="utf-8"))
+
+
+def _drop_from_npz(path: Path, out: Path, name: str) -> Path:
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files if key != name}
+    np.savez(out, **arrays)
+    return out
+
+
+def test_a_model_file_is_explained_without_its_data(
+    tmp_path: Path, glove_model: Path, capsys
+) -> None:
+    """The model carries its training-feature mean (the auto baseline) and its labels."""
+    data = str(load_dataset(None).path)
+    alone = _explained(capsys, tmp_path / "a", "--model", str(glove_model))
+    with_data = _explained(capsys, tmp_path / "b", "--model", str(glove_model), "--data", data)
+    assert alone["labels"] and alone["labels"] == with_data["labels"]
+    assert alone["baseline"] == with_data["baseline"]
+
+
+def test_an_older_model_file_needs_its_data(tmp_path: Path, glove_model: Path, capsys) -> None:
+    older = _drop_from_npz(glove_model, tmp_path / "older.npz", "feature_mean")
+    code, _, err = run_cli(capsys, explain("a dog", "--model", str(older)))
+    assert code == 1 and "--data" in err and err.count("\n") == 1
+    data = str(load_dataset(None).path)
+    assert _explained(capsys, tmp_path / "o", "--model", str(older), "--data", data)["labels"]
+
+
+def test_a_model_of_other_data_names_its_own_labels(tmp_path: Path, capsys) -> None:
+    own = [f"tag-{name}" for name in load_dataset(None).vocabulary]
+    other = _train(tmp_path / "other.npz", labels=own)
+    explained = _explained(capsys, tmp_path / "x", "--model", str(other))
+    assert {label["label"] for label in explained["labels"]} <= set(own)
+    data = str(load_dataset(None).path)
+    code, _, err = run_cli(capsys, explain("a dog", "--model", str(other), "--data", data))
+    assert code == 1 and "labels differ" in err
 
 
 def test_batch_mode_writes_an_index(tmp_path: Path, glove_model: Path, capsys) -> None:

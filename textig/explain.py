@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.base import Embedder, WordScore
-from textig.baselines import caption_baseline
+from textig.baselines import caption_baseline, recorded_mean
 from textig.errors import TextigError
 from textig.explanation import Explanation, LabelExplanation
 
@@ -64,7 +64,8 @@ class Explainer:
     L2-normalises its input, so the path from the zero vector is flat.
     method: "estimate" (``textig.attribution.integrated_gradients``) or "exact" (the exact IG
     of AnnexML's brute-force votes). ``labels`` names the model's label ids when the model does
-    not carry its vocabulary.
+    not carry its vocabulary. Without ``training_features`` the "mean" baseline is the one
+    the model recorded when it was fitted.
     """
 
     def __init__(
@@ -96,7 +97,9 @@ class Explainer:
         self._score = _scoring_function(model)
         self.vocabulary = self._vocabulary(labels)
         self._baseline_kind, self._fixed_baseline = caption_baseline(
-            baseline, embedder, training_features
+            baseline,
+            embedder,
+            training_features if training_features is not None else recorded_mean(model),
         )
 
     def with_baseline(self, baseline: str | np.ndarray) -> Explainer:
@@ -117,7 +120,10 @@ class Explainer:
     def _vocabulary(self, labels: Sequence[str] | None) -> list[str]:
         own = getattr(self.model, "labels_", None)
         if labels is not None and own is not None and list(labels) != list(own):
-            raise TextigError("the model's label vocabulary differs from the dataset's")
+            raise TextigError(
+                f"the model's {len(own)} labels differ from the dataset's {len(labels)}: "
+                "use the data the model was trained on"
+            )
         chosen = labels if labels is not None else own
         if chosen is None:
             raise TextigError("the model carries no label names: pass labels=")

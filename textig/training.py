@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from textig.annexml import AnnexML
 from textig.annexml.model import DEFAULTS
 from textig.annexml.storage import FORMAT_VERSION
@@ -91,10 +93,24 @@ def train_or_load(
         try:
             model = AnnexML.load(path)
             model.check_compatible(embedder.identity, embedder.dim)
-            return model
         except TextigError:
             pass
+        else:
+            return _with_feature_mean(model, embedder, dataset, path)
     model = _train_model(embedder, dataset, resolved, cache=cache, progress=progress)
     if cache:
         model.save(path)
+    return model
+
+
+def _with_feature_mean(model: AnnexML, embedder: Embedder, dataset: Dataset, path: Path) -> AnnexML:
+    """A cached model from before models kept their training-feature mean gets it (from the
+    cached features, the rows it was fitted on) and is re-saved, instead of being retrained."""
+    if model.feature_mean_ is not None:
+        return model
+    from textig.features import embed_split
+
+    features = embed_split(embedder, dataset, "train", warn_skipped=False)
+    model.feature_mean_ = features.X[features.valid].mean(axis=0, dtype=np.float64)
+    model.save(path)
     return model

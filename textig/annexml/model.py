@@ -161,7 +161,9 @@ class AnnexML:
         """Train on dense features X (n, d) and labels Y (id lists or a 0/1 matrix).
 
         ``labels`` names the label ids; ``embedder`` (an Embedder or its identity string) is
-        recorded so that a saved model refuses features from another embedder.
+        recorded so that a saved model refuses features from another embedder. The features'
+        mean is kept too: it is the default IG baseline, and a saved model then needs no
+        training data to be explained.
         """
         self._check_params()
         X = np.asarray(X, dtype=np.float32)
@@ -173,6 +175,7 @@ class AnnexML:
         )
         self.dim_ = X.shape[1]
         self.embedder_identity_ = _identity_of(embedder)
+        self.feature_mean_ = X.mean(axis=0, dtype=np.float64)
         Xn = _unit_rows(X)
         K = max(len(X) // _SAMPLES_PER_CLUSTER, 1)
         seeds = np.random.SeedSequence(self.seed).spawn(self.num_learner)

@@ -31,6 +31,8 @@ def _arrays(model: AnnexML) -> dict[str, np.ndarray]:
         "Y_indptr": model.Y_.indptr.astype(np.int64),
         "Y_indices": model.Y_.indices.astype(np.int64),
     }
+    if getattr(model, "feature_mean_", None) is not None:
+        arrays["feature_mean"] = np.asarray(model.feature_mean_, dtype=np.float64)
     for li, learner in enumerate(model.learners_):
         arrays[f"l{li}_centers"] = learner.centers
         for ci, c in enumerate(learner.clusters):
@@ -89,6 +91,8 @@ def load_model(cls: type[AnnexML], path: str | Path) -> AnnexML:
         model = cls(**header["params"])
         dim, n_train, labels = int(header["dim"]), int(header["n_train"]), list(header["labels"])
         indptr, indices = arrays["Y_indptr"], arrays["Y_indices"]
+        mean = arrays.get("feature_mean")  # absent in files written before it was kept
+        _expect(mean is None or (mean.shape == (dim,) and bool(np.isfinite(mean).all())), path)
         data = np.ones(len(indices), dtype=np.float32)
         model.Y_ = sp.csr_matrix((data, indices, indptr), shape=(n_train, len(labels)))
         learners = []
@@ -104,6 +108,7 @@ def load_model(cls: type[AnnexML], path: str | Path) -> AnnexML:
         raise TextigError(f"{path} is a corrupt textig AnnexML model ({error})") from None
     model.learners_, model.dim_, model.labels_ = learners, dim, labels
     model.embedder_identity_ = header.get("embedder_identity")
+    model.feature_mean_ = mean
     return model
 
 

@@ -107,13 +107,14 @@ def make_explainer(
     baselines = baseline_specs(args)
     training = None
     mean_like = [b for b in baselines if needs_training_features(embedder, b)]
-    if mean_like:
+    if mean_like and getattr(model, "feature_mean_", None) is None:
         if model_path is not None and args.data is None:
             raise TextigError(
-                f"the {mean_like[0]} baseline of {embedder.name} is the training-feature mean: "
-                "pass --data with the data the model was trained on"
+                f"the {mean_like[0]} baseline of {embedder.name} is the training-feature mean, "
+                "which this model file does not carry: pass --data with its training data"
             )
         training = embed_split(embedder, dataset, "train", warn_skipped=False)
+    own_vocabulary = model_path is not None and args.data is None  # the demo's would not fit
     return Explainer(
         embedder,
         model,
@@ -122,7 +123,7 @@ def make_explainer(
         method=args.method,
         word_method=word_method,
         training_features=training,
-        labels=dataset.vocabulary,
+        labels=None if own_vocabulary else dataset.vocabulary,
         model_path=str(model_path) if model_path else None,
     )
 
