@@ -296,6 +296,24 @@ def test_compare_writes_one_side_by_side_report(
     assert page.count('<div class="caption">') == 2 * len(left)
 
 
+def test_compare_models_of_other_vocabularies_explain_their_shared_labels(
+    tmp_path: Path, glove_model: Path, small_glove: tuple[str, Path], capsys
+) -> None:
+    spec, _ = small_glove
+    vocabulary = load_dataset(None).vocabulary
+    renamed = [name if i % 2 else f"x-{name}" for i, name in enumerate(vocabulary)]
+    other = _train(tmp_path / "other.npz", embedder_spec=spec, labels=renamed)
+    argv = ["compare", "a dog and a cat on the grass in front of a house",
+            "--embedders", f"glove,{spec}", "--model", f"glove={glove_model}",
+            "--model", f"{spec}={other}", "--out", str(tmp_path)]  # fmt: skip
+    code, out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    data = json.loads(Path(out.split()[1]).read_text(encoding="utf-8"))
+    explained = [label["label"] for label in data["right"]["labels"]]
+    assert explained and set(explained) <= set(vocabulary) & set(renamed)
+    assert explained == [label["label"] for label in data["left"]["labels"]]
+
+
 def test_compare_batch_mode_writes_an_index(
     tmp_path: Path, glove_model: Path, small_glove: tuple[str, Path], capsys
 ) -> None:

@@ -304,13 +304,17 @@ class Explainer:
 
 def shared_labels(explainers: Sequence[Explainer], text: str, labels: Any) -> Any:
     """The labels several explainers should all explain: for topN, the union of each one's top
-    N (first explainer first); other choices pass through."""
+    N (first explainer first) that every model knows; other choices pass through."""
     if not (isinstance(labels, str) and labels.startswith("top")):
         return labels
     chosen = [name for e in explainers for name in e.top_labels(text, int(labels[3:]))]
     if not chosen:
         raise TextigError("no model gives any label a positive score for this caption")
-    return list(dict.fromkeys(chosen))
+    known = set.intersection(*(set(e.vocabulary) for e in explainers))
+    shared = [name for name in dict.fromkeys(chosen) if name in known]
+    if not shared:
+        raise TextigError(f"the models share no label among their {labels} predictions")
+    return shared
 
 
 def _ranking(scores: np.ndarray) -> np.ndarray:
