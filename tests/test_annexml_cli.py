@@ -32,6 +32,33 @@ def test_train_and_evaluate_from_svmlight(tmp_path: Path, capsys) -> None:
     assert "P@1=1.0000" in out and "nDCG@5=" in out and "PSP@3=" in out
 
 
+def test_evaluate_a_test_file_that_uses_fewer_labels(tmp_path: Path, capsys) -> None:
+    """svmlight lists only the label ids it uses: the model's label count decides the width."""
+    X, Y, _ = blobs(20)
+    Xt, Yt, cls = blobs(5, seed=3)
+    first = cls == 0  # labels {0, 4} only: the file's largest id is 4 of the model's 0..5
+    write_svmlight(tmp_path / "train.svm", X, Y)
+    write_svmlight(tmp_path / "test.svm", Xt[first], [Yt[i] for i in np.flatnonzero(first)])
+    model = tmp_path / "m.npz"
+    train = ["train", "--features", str(tmp_path / "train.svm"), "--out", str(model)]
+    assert main([*train, "--param", "num_learner=2", "--param", "emb_size=4"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(model), "--features", str(tmp_path / "test.svm")]) == 0
+    assert "P@1=1.0000" in capsys.readouterr().out
+
+
+def test_evaluate_refuses_a_dataset_of_other_labels(tmp_path: Path, capsys) -> None:
+    X, Y, _ = blobs(20)
+    write_svmlight(tmp_path / "train.svm", X, Y)
+    model = tmp_path / "m.npz"
+    train = ["train", "--features", str(tmp_path / "train.svm"), "--out", str(model)]
+    assert main([*train, "--param", "num_learner=2", "--param", "emb_size=4"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(model)]) == 1  # the demo corpus: 66 named labels
+    err = capsys.readouterr().err
+    assert "labels differ" in err and err.count("\n") == 1
+
+
 def test_unknown_parameter_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--out", str(tmp_path / "m.npz"), "--param", "depth=3"])

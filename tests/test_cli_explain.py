@@ -162,10 +162,14 @@ def test_model_of_another_embedder_is_refused(tmp_path: Path, capsys) -> None:
     assert code == 1 and "trained with" in err and err.count("\n") == 1
 
 
-def _explained(capsys, out: Path, *args: str) -> dict:
-    code, stdout, err = run_cli(capsys, explain("a dog on the grass", *args, "--out", str(out)))
+def _explained_text(capsys, out: Path, text: str, *args: str) -> dict:
+    code, stdout, err = run_cli(capsys, explain(text, *args, "--out", str(out)))
     assert code == 0, err
     return json.loads(Path(stdout.split()[1]).read_text(encoding="utf-8"))
+
+
+def _explained(capsys, out: Path, *args: str) -> dict:
+    return _explained_text(capsys, out, "a dog on the grass", *args)
 
 
 def _drop_from_npz(path: Path, out: Path, name: str) -> Path:
@@ -204,6 +208,11 @@ def test_a_model_of_other_data_names_its_own_labels(tmp_path: Path, capsys) -> N
     data = str(load_dataset(None).path)
     code, _, err = run_cli(capsys, explain("a dog", "--model", str(other), "--data", data))
     assert code == 1 and "labels differ" in err
+    known = load_dataset(None).test[0]  # a demo caption: its demo labels are not the model's
+    explained = _explained_text(capsys, tmp_path / "k", known.text, "--model", str(other))
+    assert explained["true_labels"] is None and explained["caption_id"] is None
+    code, _, err = run_cli(capsys, explain("--model", str(other), "--n", "2"))
+    assert code == 1 and "batch mode needs --data" in err
 
 
 def test_batch_mode_writes_an_index(tmp_path: Path, glove_model: Path, capsys) -> None:

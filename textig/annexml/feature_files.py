@@ -61,15 +61,21 @@ def _from_npz(path: Path, split: str, dataset: Dataset | None) -> FeatureSet:
     return FeatureSet(X[valid], Y[valid], identity, left_out)
 
 
-def load_features(path: str | Path, split: str, dataset: Dataset | None = None) -> FeatureSet:
-    """Features and labels of ``split`` from an npz (``textig embed``) or an svmlight file."""
+def load_features(
+    path: str | Path, split: str, dataset: Dataset | None = None, n_labels: int | None = None
+) -> FeatureSet:
+    """Features and labels of ``split`` from an npz (``textig embed``) or an svmlight file.
+
+    An svmlight file only lists the label ids it uses: its label count comes from the dataset,
+    else ``n_labels`` (a model's), else the largest id it holds.
+    """
     path = Path(path)
     if not path.is_file():
         raise TextigError(f"feature file not found: {path}")
     if path.suffix == ".npz":
         return _from_npz(path, split, dataset)
     data = read_svmlight(path)
-    width = len(dataset.vocabulary) if dataset is not None else None
+    width = len(dataset.vocabulary) if dataset is not None else n_labels
     if width is None:
         width = max((max(y) + 1 for y in data.labels if y), default=0)
     keep = np.ones(len(data.X), dtype=bool)

@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_data(args.data)
     explainers = [make_explainer(spec, models.get(spec), dataset, args) for spec in specs]
     if not batch:
-        known = find_caption(dataset, args.caption)
+        known = find_caption(dataset, args.caption, explainers)
         name = args.name or "compare-" + slugify(known.id if known else args.caption)
         html, data, _ = compare_one(explainers, args.caption, labels, known, args.out, name)
         print(html)

@@ -41,10 +41,15 @@ def _test_split(args: argparse.Namespace, model) -> tuple[np.ndarray, object, li
     from textig.data import load_dataset
 
     dataset = load_dataset(args.data) if args.data or not args.features else None
+    if dataset is not None and model.labels_ != list(dataset.vocabulary):
+        raise TextigError(
+            f"the model's {len(model.labels_)} labels differ from the {dataset.name} dataset's "
+            f"{len(dataset.vocabulary)}: pass --data with the data the model was trained on"
+        )
     if args.features:
         from textig.annexml.feature_files import load_features
 
-        features = load_features(args.features, "test", dataset)
+        features = load_features(args.features, "test", dataset, len(model.labels_))
         model.check_compatible(features.identity, features.X.shape[1])
         return features.X, features.Y, features.left_out
     from embeddings import get_embedder

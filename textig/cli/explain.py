@@ -114,7 +114,12 @@ def make_explainer(
                 "which this model file does not carry: pass --data with its training data"
             )
         training = embed_split(embedder, dataset, "train", warn_skipped=False)
-    own_vocabulary = model_path is not None and args.data is None  # the demo's would not fit
+    own_vocabulary = model_path is not None and args.data is None  # the demo's may not fit
+    if own_vocabulary and (args.n or args.ids) and model.labels_ != list(dataset.vocabulary):
+        raise TextigError(
+            f"the model's {len(model.labels_)} labels are not the demo corpus's: batch mode "
+            "needs --data with the model's data"
+        )
     return Explainer(
         embedder,
         model,
@@ -143,8 +148,11 @@ def parse_labels(spec: str) -> str | list[str]:
     return names
 
 
-def find_caption(dataset: Dataset, text: str) -> Caption | None:
-    """The dataset caption with exactly this text (for its id and true labels), if any."""
+def find_caption(dataset: Dataset, text: str, explainers: Sequence[Explainer]) -> Caption | None:
+    """The dataset caption with exactly this text (for its id and true labels), if any and if
+    the models name labels as the dataset does."""
+    if any(e.vocabulary != list(dataset.vocabulary) for e in explainers):
+        return None
     return next((c for c in [*dataset.test, *dataset.train] if c.text == text), None)
 
 
@@ -220,7 +228,7 @@ def _study(explainer: Explainer, args: argparse.Namespace, labels: Any, dataset:
     from textig.baseline_study import baseline_study
     from textig.report import slugify, write_baseline_study
 
-    known = find_caption(dataset, args.caption)
+    known = find_caption(dataset, args.caption, [explainer])
     study = baseline_study(
         explainer,
         args.caption,
@@ -249,7 +257,7 @@ def run(args: argparse.Namespace) -> int:
     if study:
         return _study(explainer, args, labels, dataset)
     if not batch:
-        known = find_caption(dataset, args.caption)
+        known = find_caption(dataset, args.caption, [explainer])
         name = args.name or slugify(known.id if known else args.caption)
         html, data, _ = _explain_one(explainer, args.caption, labels, known, args.out, name)
         print(html)
