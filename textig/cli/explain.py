@@ -98,7 +98,7 @@ def make_explainer(
 ) -> Explainer:
     """An Explainer for one embedder with its model, as the command-line options ask."""
     from embeddings import get_embedder
-    from textig.baselines import needs_training_features
+    from textig.baselines import needs_training_features, recorded_mean
     from textig.explain import Explainer
     from textig.features import embed_split
 
@@ -107,7 +107,7 @@ def make_explainer(
     baselines = baseline_specs(args)
     training = None
     mean_like = [b for b in baselines if needs_training_features(embedder, b)]
-    if mean_like and getattr(model, "feature_mean_", None) is None:
+    if mean_like and recorded_mean(model) is None:
         if model_path is not None and args.data is None:
             raise TextigError(
                 f"the {mean_like[0]} baseline of {embedder.name} is the training-feature mean, "
