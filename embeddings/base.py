@@ -93,6 +93,16 @@ class Embedder(ABC):
         """A per-caption "no information" feature baseline, where the embedder has one."""
         raise TextigError(f"the {self.name} embedder has no neutral baseline; use another baseline")
 
+    def back_projection(self, method: str = "default") -> str:
+        """The back-projection ``method`` names ("default": the first listed), or a TextigError."""
+        if not self.back_projection_methods:
+            raise TextigError(f"the {self.name} embedder has no back-projection onto words")
+        chosen = self.back_projection_methods[0] if method == "default" else method
+        if chosen not in self.back_projection_methods:
+            known = ", ".join(self.back_projection_methods)
+            raise TextigError(f"unknown {self.name} back-projection {method!r} (known: {known})")
+        return chosen
+
     def word_attributions(
         self, text: str, gbar: np.ndarray, baseline: np.ndarray, *, method: str = "default"
     ) -> list[list[WordScore]]:
@@ -103,12 +113,7 @@ class Embedder(ABC):
             raise TextigError(f"gbar must have shape (labels, {self.dim}), got {gbar.shape}")
         if baseline.shape != (self.dim,):
             raise TextigError(f"baseline must have shape ({self.dim},), got {baseline.shape}")
-        if not self.back_projection_methods:
-            raise TextigError(f"the {self.name} embedder has no back-projection onto words")
-        chosen = self.back_projection_methods[0] if method == "default" else method
-        if chosen not in self.back_projection_methods:
-            known = ", ".join(self.back_projection_methods)
-            raise TextigError(f"unknown {self.name} back-projection {method!r} (known: {known})")
+        chosen = self.back_projection(method)
         if reason := self.unusable_reason(text):
             caption = describe_caption(text)
             raise TextigError(f"{self.name} cannot explain caption {caption} {reason}")

@@ -1,4 +1,4 @@
-"""GloVe word-averaging embedder (6B 50d by default) and its additive back-projection.
+"""GloVe word-averaging embedder (6B 50d by default) and its back-projections.
 
 Preprocessing follows the original study: spaCy tokenisation, alphabetic tokens only,
 lowercased, NLTK English stopwords removed, mean of the known word vectors. Unknown words are
@@ -56,7 +56,7 @@ class GloveEmbedder(Embedder):
     """
 
     name = "glove"
-    back_projection_methods = ("additive", "cosine")
+    back_projection_methods = ("additive", "cosine", "occlusion")
 
     def __init__(self, vectors_path: str | Path | None = None) -> None:
         if vectors_path is None:
@@ -139,7 +139,9 @@ class GloveEmbedder(Embedder):
     def _word_attributions(
         self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str
     ) -> list[list[WordScore]]:
-        """additive: s_t = (1/n)(v_t - x')·gbar, summing to (x - x')·gbar; cosine: cos(v_t, gbar).
+        """additive: s_t = (1/n)(v_t - x')·gbar, summing to (x - x')·gbar; cosine: cos(v_t, gbar);
+        occlusion: gbar·(x - x without word t), what deleting the word does to the linearised
+        score (not additive: no sum rule).
 
         x' is the feature baseline used as every word's baseline b_t.
         """
@@ -148,6 +150,8 @@ class GloveEmbedder(Embedder):
         vectors = np.asarray(self._matrix[rows], dtype=np.float64)
         if method == "additive":
             scores = (vectors - baseline) @ gbar.T / len(rows)
+        elif method == "occlusion":
+            scores = _leave_one_out_shifts(vectors, baseline) @ gbar.T
         else:
             norms = np.linalg.norm(vectors, axis=1)[:, None] * np.linalg.norm(gbar, axis=1)
             scores = np.divide(vectors @ gbar.T, norms, out=np.zeros_like(norms), where=norms > 0)
@@ -167,3 +171,13 @@ class GloveEmbedder(Embedder):
                 ]
             )
         return result
+
+
+def _leave_one_out_shifts(vectors: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """x - x_without_t for each word vector v_t of a caption embedded as x = mean(vectors):
+    (v_t - x)/(n - 1); a lone word leaves no caption, so its shift is x - x'."""
+    n = len(vectors)
+    x = vectors.mean(axis=0)
+    if n == 1:
+        return (x - baseline)[None]
+    return (vectors - x) / (n - 1)

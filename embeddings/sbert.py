@@ -101,7 +101,7 @@ class SbertEmbedder(Embedder):
     """
 
     name = "sbert"
-    back_projection_methods = ("ig", "jacobian_norm")
+    back_projection_methods = ("ig", "jacobian_norm", "occlusion")
 
     def __init__(
         self,

@@ -7,6 +7,8 @@ Piece scores sum to ḡ_l·(s(E) - s(E')) up to quadrature error (checked, and t
 where it misses), so with the neutral baseline x' = s(E') they sum to the feature attribution
 total ḡ_l·(x - x').
 "jacobian_norm" (the original report's variant): ‖∂(ḡ_l·s)/∂e_t‖₂ at E, unsigned, no sum rule.
+"occlusion": ḡ_l·(s(E) - s(E with word w's pieces masked)), what deleting the word does to the
+linearised score; signed, one forward pass per word, no sum rule.
 """
 
 from __future__ import annotations
@@ -126,6 +128,34 @@ def _jacobian_norm_scores(
     return grads[:, 0].double().norm(dim=-1).numpy()
 
 
+def _occlusion_scores(
+    embedder: SbertEmbedder, inputs: TokenInputs, heads: torch.Tensor
+) -> np.ndarray:
+    """heads·(s(E) - s(E with one word's masked pieces replaced by [MASK])) per word, placed on
+    the word's first piece: (L, T). Words the baseline keeps (stopwords) are not occluded."""
+    spans = word_spans(inputs.offsets, inputs.word_ids, inputs.special).values()
+    occluded = [[p for p in ps if bool(inputs.masked[p])] for ps, _, _ in spans]
+    occluded = [ps for ps in occluded if ps]
+    target = inputs.inputs_embeds
+    batch = target[None].repeat(len(occluded) + 1, 1, 1)
+    for row, positions in enumerate(occluded, start=1):
+        batch[row, positions] = embedder.mask_embedding()
+    with torch.no_grad():
+        sentences = torch.cat(
+            [
+                embedder.sentence_embedding_from_inputs_embeds(
+                    chunk, inputs.attention_mask.expand(len(chunk), -1)
+                )
+                for chunk in batch.split(_MAX_BATCH)
+            ]
+        ).double()
+    drops = heads.double() @ (sentences[0] - sentences[1:]).T  # (L, words)
+    scores = torch.zeros((len(heads), len(target)), dtype=torch.float64)
+    for column, positions in enumerate(occluded):
+        scores[:, positions[0]] = drops[:, column]
+    return scores.numpy()
+
+
 def _check_baseline(neutral: np.ndarray, baseline: np.ndarray) -> None:
     """Warn when the feature baseline is not s(E'): word scores then miss ḡ·(s(E') - x')."""
     gap = float(np.abs(neutral - baseline).max())
@@ -183,12 +213,15 @@ def word_attributions(
     *,
     quadrature: Quadrature,
 ) -> list[list[WordScore]]:
-    """Word scores of each row of ``gbar`` (L, dim) by ``method`` ("ig" or "jacobian_norm")."""
+    """Word scores of each row of ``gbar`` (L, dim) by ``method`` ("ig", "jacobian_norm" or
+    "occlusion")."""
     inputs = embedder.token_inputs(text)
     heads = torch.as_tensor(gbar, dtype=inputs.inputs_embeds.dtype)
     if method == "ig":
         scores, neutral = _integrated_piece_scores(embedder, inputs, heads, quadrature)
         _check_baseline(neutral, baseline)
+    elif method == "occlusion":
+        scores = _occlusion_scores(embedder, inputs, heads)
     else:
         scores = _jacobian_norm_scores(embedder, inputs, heads)
     return merge_pieces(text, inputs, scores)

@@ -134,6 +134,24 @@ def test_explain_errors_are_one_line(
     assert not out_dir.exists()  # no partial files
 
 
+def test_word_method_is_chosen_and_recorded(tmp_path: Path, glove_model: Path, capsys) -> None:
+    data = str(load_dataset(None).path)
+    args = ("--model", str(glove_model), "--data", data)
+    additive = _explained(capsys, tmp_path / "a", *args)
+    occlusion = _explained(capsys, tmp_path / "o", *args, "--word-method", "occlusion")
+    assert occlusion["settings"]["word_method"] == "occlusion"
+    assert [label["features"] for label in occlusion["labels"]] == [
+        label["features"] for label in additive["labels"]
+    ]
+    scores = [[w["score"] for w in label["words"]] for label in occlusion["labels"]]
+    assert scores != [[w["score"] for w in label["words"]] for label in additive["labels"]]
+    code, _, err = run_cli(
+        capsys, explain("a dog", *args, "--word-method", "saliency", "--out", str(tmp_path / "x"))
+    )
+    assert code == 1 and "unknown glove back-projection 'saliency'" in err
+    assert not (tmp_path / "x").exists()
+
+
 def test_repeated_baselines_make_one_study_report(
     tmp_path: Path, glove_model: Path, capsys
 ) -> None:

@@ -99,6 +99,24 @@ def test_cosine_variant_is_the_cosine(glove: GloveEmbedder, lookup) -> None:
     assert row[0].score == pytest.approx(cosine, rel=1e-5)
 
 
+def test_occlusion_is_what_deleting_the_word_does(glove: GloveEmbedder) -> None:
+    text = "a palm tree on the sandy beach"
+    rng = np.random.default_rng(4)
+    gbar, baseline = rng.normal(size=(2, 50)), rng.normal(size=50)
+    x = glove.encode([text])[0].astype(np.float64)
+    rows = glove.word_attributions(text, gbar, baseline, method="occlusion")
+    for row, g in zip(rows, gbar, strict=True):
+        for word in row:
+            if word.kind == "stopword":
+                assert word.score == 0
+                continue
+            without = glove.encode([text[: word.start] + text[word.end :]])[0]
+            assert word.score == pytest.approx(float(g @ (x - without)), rel=1e-5, abs=1e-6)
+    alone = glove.word_attributions("palm", gbar, baseline, method="occlusion")
+    lone = glove.encode(["palm"])[0].astype(np.float64)  # deleting it leaves the baseline
+    assert [row[0].score for row in alone] == pytest.approx(list(gbar @ (lone - baseline)))
+
+
 def test_glove_has_no_neutral_baseline(glove: GloveEmbedder) -> None:
     with pytest.raises(TextigError, match="no neutral baseline"):
         glove.neutral_baseline("a palm tree")

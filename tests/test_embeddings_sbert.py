@@ -153,6 +153,22 @@ def test_jacobian_norm_is_unsigned_and_nonzero_on_explained_words(sbert: SbertEm
     assert any(w.kind == "stopword" for w in rows[0])
 
 
+def test_occlusion_is_what_masking_the_word_does(sbert: SbertEmbedder) -> None:
+    """Checked against encode() of the caption with the word's text replaced by [MASK]
+    (single-piece words, so the sequences match piece for piece)."""
+    text = "a dog on the green grass"
+    gbar = np.random.default_rng(5).normal(size=(2, 384))
+    x = sbert.encode([text])[0].astype(np.float64)
+    rows = sbert.word_attributions(text, gbar, np.zeros(384), method="occlusion")
+    for row, g in zip(rows, gbar, strict=True):
+        scored = {w.text: w.score for w in row}
+        assert scored["on"] == 0 and scored["the"] == 0 and scored["a"] == 0
+        for word in ("dog", "green", "grass"):
+            masked = sbert.encode([text.replace(word, "[MASK]")])[0].astype(np.float64)
+            assert scored[word] == pytest.approx(float(g @ (x - masked)), abs=1e-4)
+            assert abs(scored[word]) > 1e-3
+
+
 def test_other_baseline_warns_that_words_start_from_the_mask(sbert: SbertEmbedder) -> None:
     with pytest.warns(UserWarning, match="neutral baseline"):
         sbert.word_attributions(CAPTION, np.ones((1, 384)), np.zeros(384))

@@ -89,6 +89,7 @@ class Explainer:
             raise TextigError("method 'exact' needs a fitted textig AnnexML model")
         if int(steps) < 1:
             raise TextigError(f"steps must be a positive integer, got {steps}")
+        embedder.back_projection(word_method)  # an unknown method fails before any work
         self.embedder, self.model = embedder, model
         self.steps, self.method, self.word_method = int(steps), method, word_method
         self.top_features = top_features

@@ -67,7 +67,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_arguments(parser)
     parser.add_argument("--embedder", default="glove", help="glove, sbert, sbert:/path, plug-in")
     parser.add_argument("--model", type=Path, help="AnnexML model file (default: train/cached)")
-    parser.add_argument("--word-method", default="default", help="back-projection method")
+    parser.add_argument(
+        "--word-method",
+        default="default",
+        help="words from features: default; glove additive|cosine|occlusion; "
+        "sbert ig|jacobian_norm|occlusion",
+    )
     parser.set_defaults(func=run)
 
 
