@@ -49,11 +49,14 @@ class Embedder(ABC):
     """Maps captions to dense features; subclasses add their back-projection methods.
 
     ``back_projection_methods`` lists the ``method`` names ``word_attributions`` accepts, the
-    first being the default (the complete, additive one for the built-in embedders).
+    first being the default (the complete, additive one for the built-in embedders);
+    ``complete_back_projections`` names those whose word scores sum to the feature attribution
+    total (reports mark the others' word gap as expected).
     """
 
     name: str = "embedder"
     back_projection_methods: tuple[str, ...] = ()
+    complete_back_projections: tuple[str, ...] = ()
 
     @property
     @abstractmethod

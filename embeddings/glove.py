@@ -57,6 +57,7 @@ class GloveEmbedder(Embedder):
 
     name = "glove"
     back_projection_methods = ("additive", "cosine", "occlusion")
+    complete_back_projections = ("additive",)
 
     def __init__(self, vectors_path: str | Path | None = None) -> None:
         if vectors_path is None:

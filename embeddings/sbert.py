@@ -102,6 +102,7 @@ class SbertEmbedder(Embedder):
 
     name = "sbert"
     back_projection_methods = ("ig", "jacobian_norm", "occlusion")
+    complete_back_projections = ("ig",)
 
     def __init__(
         self,

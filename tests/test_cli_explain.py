@@ -140,6 +140,9 @@ def test_word_method_is_chosen_and_recorded(tmp_path: Path, glove_model: Path, c
     additive = _explained(capsys, tmp_path / "a", *args)
     occlusion = _explained(capsys, tmp_path / "o", *args, "--word-method", "occlusion")
     assert occlusion["settings"]["word_method"] == "occlusion"
+    assert additive["settings"]["word_sum_rule"] and not occlusion["settings"]["word_sum_rule"]
+    pages = {name: next((tmp_path / name).glob("*.html")).read_text() for name in ("a", "o")}
+    assert "no sum rule" in pages["o"] and "no sum rule" not in pages["a"]
     assert [label["features"] for label in occlusion["labels"]] == [
         label["features"] for label in additive["labels"]
     ]

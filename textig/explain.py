@@ -291,6 +291,8 @@ class Explainer:
             "estimator": "exact" if self.method == "exact" else getattr(ig, "estimator", None),
             "quadrature": getattr(ig, "method", None),
             "word_method": self.word_method,
+            "word_sum_rule": self.embedder.back_projection(self.word_method)
+            in self.embedder.complete_back_projections,
             "scores": "brute-force",
             "top_features": self.top_features,
         }
