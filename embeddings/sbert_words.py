@@ -137,9 +137,9 @@ def _occlusion_scores(
     occluded = [[p for p in ps if bool(inputs.masked[p])] for ps, _, _ in spans]
     occluded = [ps for ps in occluded if ps]
     target = inputs.inputs_embeds
-    batch = target[None].repeat(len(occluded) + 1, 1, 1)
+    batch, mask = target[None].repeat(len(occluded) + 1, 1, 1), embedder.mask_embedding()
     for row, positions in enumerate(occluded, start=1):
-        batch[row, positions] = embedder.mask_embedding()
+        batch[row, positions] = mask
     with torch.no_grad():
         sentences = torch.cat(
             [
