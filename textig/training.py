@@ -12,8 +12,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from textig.annexml import AnnexML
 from textig.annexml.model import DEFAULTS
 from textig.annexml.storage import FORMAT_VERSION
@@ -108,9 +106,10 @@ def _with_feature_mean(model: AnnexML, embedder: Embedder, dataset: Dataset, pat
     cached features, the rows it was fitted on) and is re-saved, instead of being retrained."""
     if model.feature_mean_ is not None:
         return model
+    from textig.baselines import usable_rows
     from textig.features import embed_split
 
     features = embed_split(embedder, dataset, "train", warn_skipped=False)
-    model.feature_mean_ = features.X[features.valid].mean(axis=0, dtype=np.float64)
+    model.feature_mean_ = usable_rows(features).mean(axis=0)
     model.save(path)
     return model
