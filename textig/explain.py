@@ -226,9 +226,10 @@ class Explainer:
 
     def _feature_ig(self, x: np.ndarray, baseline: np.ndarray, targets: np.ndarray) -> Any:
         if self.method == "exact":
-            from textig.annexml.exact import exact_integrated_gradients
+            from textig.attribution.exact import exact_integrated_gradients
+            from textig.models import as_scorer
 
-            return exact_integrated_gradients(self.model, x, baseline, targets=targets)
+            return exact_integrated_gradients(as_scorer(self.model), x, baseline, targets=targets)
         from textig.attribution import integrated_gradients
 
         return integrated_gradients(self._score, x, baseline, targets=targets, steps=self.steps)
