@@ -25,10 +25,10 @@ import numpy as np
 
 from textig.annexml import AnnexML
 from textig.annexml.exact import fine_grid_integrated_gradients
-from textig.attribution.exact import exact_integrated_gradients
-from textig.models import as_scorer
 from textig.annexml.fast_path import BruteForceScorer
 from textig.attribution import integrated_gradients
+from textig.attribution.exact import exact_integrated_gradients
+from textig.models import as_scorer
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -23,10 +23,10 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.sparse as sp
 
-from textig.attribution.exact import exact_integrated_gradients
-from textig.models.annexml import AnnexMLVotes
 from textig.annexml.fast_path import BruteForceScorer
 from textig.attribution import integrated_gradients
+from textig.attribution.exact import exact_integrated_gradients
+from textig.models.annexml import AnnexMLVotes
 
 FEATS = Path("/tmp/textig-feats")
 IAPR = Path("/work/shared/iaprtc12")

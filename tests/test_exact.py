@@ -24,7 +24,10 @@ def test_single_swap_matches_hand_computation() -> None:
     np.testing.assert_array_equal(result.targets, [0, 1])
     np.testing.assert_allclose(result.attributions, [[-1 / 3, -2 / 3], [1 / 3, 2 / 3]])
     [jump] = result.jumps
-    assert jump.detail["kind"] == "swap" and (jump.detail["entering"], jump.detail["leaving"]) == ((1,), (0,))
+    assert jump.detail["kind"] == "swap" and (jump.detail["entering"], jump.detail["leaving"]) == (
+        (1,),
+        (0,),
+    )
     assert jump.alpha == pytest.approx(1 / 3)
     assert jump.label_delta == {0: -1, 1: 1}
 

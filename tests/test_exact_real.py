@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from textig.annexml.exact import fine_grid_integrated_gradients
+from textig.annexml.fast_path import BruteForceScorer
 from textig.attribution.exact import exact_integrated_gradients
 from textig.models import as_scorer
-from textig.annexml.fast_path import BruteForceScorer
 
 pytestmark = pytest.mark.shared
 
