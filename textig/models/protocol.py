@@ -27,7 +27,8 @@ class Scorer(Protocol):
     ``check_features(identity, dim)`` refuses (TextigError) features the model was not made
     for: another dimension, or another embedder where the model recorded one.
     ``__call__(X)``: scores (n, L) float64 of a batch X (n, dim).
-    ``describe()``: plain data about the model for reports (class, parameters, file).
+    ``describe()``: plain data about the model for reports: at least ``class``; ``path`` (the
+    file it was read from), ``scores`` (what the scores are) and parameters where known.
     """
 
     labels: Sequence[str]
