@@ -9,12 +9,23 @@ from textig.annexml.metrics import (
     psp_at_k,
     rank_labels,
 )
-from textig.annexml.model import AnnexML, Cluster, Learner
+from textig.annexml.model import DEFAULTS, AnnexML, Cluster, Learner
+
+
+def code_version() -> list[int]:
+    """What of this package's code changes a trained model or its file (file format, mini-batch
+    sizes, index layout): part of every cache key of trained models."""
+    from textig.annexml import learner, partition, search, storage
+
+    return [storage.FORMAT_VERSION, learner.BATCH, partition.BATCH, search.INDEX_VERSION]
+
 
 __all__ = [
+    "DEFAULTS",
     "AnnexML",
     "Cluster",
     "Learner",
+    "code_version",
     "evaluate",
     "ndcg_at_k",
     "precision_at_k",
