@@ -23,7 +23,16 @@ from textig.attribution.exact import exact_integrated_gradients
 from textig.baselines import caption_baseline
 from textig.errors import TextigError
 from textig.explanation import Explanation, LabelExplanation
-from textig.models import HasGradients, HasPathJumps, Scorer, as_scorer, capabilities, feature_mean
+from textig.models import (
+    HasGradients,
+    HasNeighbours,
+    HasPathJumps,
+    Neighbour,
+    Scorer,
+    as_scorer,
+    capabilities,
+    feature_mean,
+)
 from textig.settings import DEFAULTS, ExplainSettings
 
 MAX_CAPTION_CHARS = 5000
@@ -67,7 +76,9 @@ class Explainer:
     (``textig.settings.ExplainSettings``), with keyword ``changes`` on top (e.g.
     ``baseline="mean"``, ``method="exact"``). ``labels`` names the model's label columns when
     the model does not carry names. Without ``training_features`` the "mean" baseline is the
-    one the model recorded when it was fitted.
+    one the model recorded when it was fitted. ``training_captions``: (caption id, text, label
+    ids) of each row the model was trained on, in order, so that evidence from models with
+    neighbours names its captions (a row whose labels are not the model's is left unnamed).
     """
 
     def __init__(
@@ -79,6 +90,7 @@ class Explainer:
         training_features: Any = None,
         labels: Sequence[str] | None = None,
         model_path: str | None = None,
+        training_captions: Sequence[tuple[str, str, Sequence[int]]] | None = None,
         **changes: Any,
     ) -> None:
         settings = (settings or DEFAULTS).but(**changes)
@@ -91,6 +103,7 @@ class Explainer:
         )
         self.vocabulary = [str(label) for label in self.scorer.labels]
         self._training_features = training_features
+        self._training_captions = training_captions
         mean = feature_mean(self.scorer)
         self._baseline_kind, self._fixed_baseline = caption_baseline(
             settings.baseline,
@@ -105,6 +118,7 @@ class Explainer:
             self.scorer,
             settings=self.settings.but(baseline=baseline),
             training_features=self._training_features,
+            training_captions=self._training_captions,
         )
 
     def baseline_for(self, text: str) -> np.ndarray:
@@ -160,6 +174,7 @@ class Explainer:
             ig = _timed(clock, "ig", lambda: self._feature_ig(x, baseline, targets))
             gxi = _timed(clock, "gradient_x_input", lambda: self._gxi(x, baseline, targets))
             words = _timed(clock, "words", lambda: self._words(text, ig.gbar, baseline))
+            found = _timed(clock, "neighbours", lambda: self._neighbours(x))
         clock["total"] = time.perf_counter() - started
         truth = None if true_labels is None else set(true_labels)
         return Explanation(
@@ -170,7 +185,7 @@ class Explainer:
             baseline=self._baseline_info(baseline, scores[1]),
             settings=self._settings(ig),
             labels=[
-                self._label(t, scores, ig, row, gxi[row], words[row], truth)
+                self._label(t, scores, ig, row, gxi[row], words[row], truth, found)
                 for row, t in enumerate(targets)
             ],
             predicted=self._predicted(scores[0]),
@@ -234,6 +249,7 @@ class Explainer:
         gxi: np.ndarray,
         words: list[WordScore],
         truth: set[str] | None,
+        neighbours: list[Neighbour] | None,
     ) -> LabelExplanation:
         attributions = np.asarray(ig.attributions[row], dtype=np.float64)
         total = float(attributions.sum())
@@ -255,7 +271,53 @@ class Explainer:
             gradient_x_input=_top(gxi, self.settings.top_features),
             ig_gxi_cosine=_cosine(attributions, gxi),
             words=list(words),
+            evidence=self._evidence(int(target), neighbours),
+            events=self._events(int(target), ig),
         )
+
+    def _neighbours(self, x: np.ndarray) -> list[Neighbour] | None:
+        return self.scorer.neighbours(x) if isinstance(self.scorer, HasNeighbours) else None
+
+    def _item(self, index: int, labels: Sequence[int] | None = None) -> dict[str, Any]:
+        """A training row by its index, named by its caption when the captions are known and
+        the row's labels (if given) are the caption's."""
+        known = self._training_captions
+        caption_id = text = None
+        if known is not None and 0 <= index < len(known):
+            row = known[index]
+            if labels is None or sorted(labels) == sorted(row[2]):
+                caption_id, text = row[0], row[1]
+        return {"index": index, "caption_id": caption_id, "text": text}
+
+    def _evidence(self, target: int, neighbours: list[Neighbour] | None) -> list[dict] | None:
+        """The neighbours that carry ``target``: their weights add up to its score."""
+        if neighbours is None:
+            return None
+        return [
+            {
+                **self._item(n.index, n.labels),
+                "weight": n.weight,
+                "labels": [self.vocabulary[label] for label in n.labels],
+            }
+            for n in neighbours
+            if target in n.labels
+        ]
+
+    def _events(self, target: int, ig: IGResult) -> list[dict] | None:
+        """Exact IG's path jumps that changed ``target``: where, by how much, and who moved."""
+        if ig.estimator != "exact":
+            return None
+        return [
+            {
+                "alpha": float(jump.alpha),
+                "delta": float(jump.label_delta[target]),
+                "kind": jump.detail.get("kind"),
+                "entering": [self._item(i) for i in jump.detail.get("entering", ())],
+                "leaving": [self._item(i) for i in jump.detail.get("leaving", ())],
+            }
+            for jump in ig.jumps
+            if jump.label_delta.get(target)
+        ]
 
     def _baseline_info(self, baseline: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
         top = [int(i) for i in _ranking(scores)[:5] if scores[i] > 0]

@@ -32,6 +32,11 @@ class LabelExplanation:
     gradient_x_input: list[tuple[int, float]]  # top features by |g(x) * (x - x')|
     ig_gxi_cosine: float | None
     words: list[WordScore]
+    # the training items behind the score (models with neighbours): [{index, weight,
+    # caption_id, text, labels}], heaviest first; their weights add up to the score
+    evidence: list[dict[str, Any]] | None = None
+    # exact IG: the path jumps that changed this label, [{alpha, delta, entering, leaving}]
+    events: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -128,3 +128,10 @@ def dataset_features(
     Use ``embed_split`` to get the validity mask and the reasons as well.
     """
     return embed_split(embedder, dataset, split, cache=cache, progress=progress).X
+
+
+def cached_split(embedder: Embedder, dataset: Dataset, split: str) -> SplitFeatures | None:
+    """The split's features if they are in the cache; never computes them (for callers that
+    only want them when they are free, such as naming a model's training rows)."""
+    identity, checksum = embedder.identity, dataset.checksum()
+    return _load(features_cache_path(identity, checksum, split), identity, checksum)

@@ -149,7 +149,31 @@ def make_explainer(
         word_steps=args.word_steps,
         baseline=baselines[0],
     )
-    return Explainer(embedder, scorer, settings=settings, training_features=training)
+    return Explainer(
+        embedder,
+        scorer,
+        settings=settings,
+        training_features=training,
+        training_captions=training_captions(embedder, dataset, scorer, training),
+    )
+
+
+def training_captions(
+    embedder: Embedder, dataset: Dataset, scorer: Any, features: Any
+) -> list[tuple[str, str, tuple[int, ...]]] | None:
+    """(id, text, label ids) of the rows a neighbour model was trained on — the dataset's
+    encodable training captions — when its labels are the model's and which captions were
+    encodable is known without encoding them (features at hand or cached)."""
+    from textig.features import cached_split
+    from textig.models import HasNeighbours
+
+    if not isinstance(scorer, HasNeighbours) or list(scorer.labels) != dataset.vocabulary:
+        return None
+    features = features if features is not None else cached_split(embedder, dataset, "train")
+    if features is None:
+        return None
+    rows = [c for c, ok in zip(dataset.train, features.valid, strict=True) if ok]
+    return [(c.id, c.text, tuple(c.label_ids)) for c in rows]
 
 
 def baseline_specs(args: argparse.Namespace) -> list[str]:
