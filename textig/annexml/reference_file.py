@@ -42,6 +42,7 @@ one-line ``TextigError``.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zipfile
 from collections.abc import Sequence
@@ -117,8 +118,10 @@ class _Cursor:
 
     def text(self, what: str) -> str:
         n = self.i32(f"the length of {what}")
-        if not 0 <= n <= self.left:
+        if n < 0:
             raise _Corrupt(f"{what} has length {n}")
+        if n > self.left:
+            raise _Corrupt(f"truncated in {what}")
         value = self.data[self.pos : self.pos + n].decode("utf-8", errors="replace")
         self.pos += n
         return value
@@ -365,3 +368,29 @@ def read_reference_model(path: str | Path, labels: Sequence[str]):
     )
     learners = [_build_learner(lr, dim, params["emb_size"]) for lr in raw]
     return _model(params, learners, Y, [str(name) for name in labels], dim)
+
+
+def top_k_status(scores: np.ndarray, reference: Sequence[tuple[int, float]], k: int = 10) -> str:
+    """How one line of a reference prediction file (label, score pairs, best first) compares
+    with textig's scores (L,) of the same input.
+
+    "exact": the same labels, scores and order as textig's top k (positive scores, ties to the
+    lower label id); "tie_order": a top k of the same scores that orders, or at the k-th score
+    picks, tied labels otherwise (the reference sorts an unordered map, so its order among
+    equal scores is arbitrary); "differs": a score differs or a better label is missing.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.lexsort((np.arange(scores.size), -scores))[:k]
+    mine = [(int(label), float(scores[label])) for label in order if scores[label] > 0]
+    ref = [(int(label), float(score)) for label, score in reference]
+    if ref == mine:
+        return "exact"
+    labels = [label for label, _ in ref]
+    valid = (
+        len(ref) == len(mine) > 0
+        and len(set(labels)) == len(labels)
+        and all(0 <= label < scores.size and scores[label] == s for label, s in ref)
+        and all(a >= b for (_, a), (_, b) in itertools.pairwise(ref))
+        and set(np.flatnonzero(scores > ref[-1][1]).tolist()) <= set(labels)
+    )
+    return "tie_order" if valid else "differs"
