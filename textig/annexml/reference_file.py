@@ -24,8 +24,13 @@ largest x·center_k; its embedding z = Σ_f x_f·W[f] is *not* normalised; the `
 members with the largest e_j·z win, ties to the earlier member (the stored order, ascending
 training index, which becomes ``Cluster.ids``); a label scores one vote per (learner,
 neighbour) pair whose training row carries it (``label_normalize`` only shapes training).
-The reference computes in float32 (FMA, -ffast-math), textig in float64: the two can order
-differently only keys that agree to float32 rounding (``bench/reference_parity.py`` counts it).
+Two details differ, and ``bench/reference_parity.py`` finds each case (4 of 1,962 IAPR test
+captions, votes off by at most 3). The reference computes in float32 (FMA, -ffast-math),
+textig in float64, so keys that agree to float32 rounding may be ordered differently. And the
+reference keeps its top k in a heap (std::pop_heap), which evicts *some* key equal to the
+minimum, not always the latest: when identical training embeddings straddle the ``num_nn``
+boundary it may keep a later copy where textig keeps the earlier. textig keeps its rule because
+it is a function of the input alone, the one exact IG differentiates.
 
 Feature ids are the svmlight ids as written; textig writes them 1-based, so feature id f is
 column f-1. The reference keeps an untrained row for feature id 0, which 1-based inputs never
