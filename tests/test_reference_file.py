@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from tests._reference_files import HEADER_BYTES, Stored, encode, from_model, u64
 from tests.conftest import SHARED
 from textig.annexml import AnnexML, Cluster, Learner
 from textig.annexml.fast_path import BruteForceScorer
@@ -21,57 +20,14 @@ D, EMB, N, L = 6, 4, 40, 7
 NAMES = [f"label{i}" for i in range(L)]
 
 
-@dataclass
-class Stored:
-    """A reference model file's content, as plain values the tests can spoil before writing."""
-
-    params: list = field(default_factory=lambda: [EMB, 2, 3, 1, 10, 10, 1, 0.1, 4.0, 10.0, 1, 50])
-    labels: list = field(default_factory=list)  # per training row, label ids
-    partitions: list = field(default_factory=list)  # per learner: (K, columns: [[(k, w)]])
-    matrices: list = field(default_factory=list)  # per learner, per cluster: [(fid, row)]
-    embeddings: list = field(default_factory=list)  # per learner: (N, EMB)
-    members: list = field(default_factory=list)  # per learner, per cluster: ids
-    extra: bytes = b""
-
-
-def _u64(n: int) -> bytes:
-    return struct.pack("<Q", n)
-
-
-def encode(s: Stored) -> bytes:
-    """Bytes in the reference's layout (see textig.annexml.reference_file)."""
-    ints = "<iiiiiiifffii"
-    out = [struct.pack(ints, *s.params), struct.pack("<fiii", 0.0, 2, 0, 1)]
-    for name in (b"train.svm", b"", b"model.bin", b"out.txt"):
-        out.append(struct.pack("<i", len(name)) + name)
-    out.append(_u64(len(s.labels)))
-    out += [_u64(len(row)) + struct.pack(f"<{len(row)}i", *row) for row in s.labels]
-    out.append(_u64(len(s.partitions)))
-    for li, (K, columns) in enumerate(s.partitions):
-        out += [_u64(K), _u64(len(columns))]
-        for entries in columns:
-            out.append(_u64(len(entries)) + b"".join(struct.pack("<if", k, w) for k, w in entries))
-        out += [_u64(EMB), struct.pack("<ii", 7, 0), _u64(len(s.matrices[li]))]
-        for rows in s.matrices[li]:
-            out.append(_u64(len(rows)))
-            out += [
-                struct.pack("<i", f) + _u64(len(r)) + np.asarray(r, "<f4").tobytes()
-                for f, r in rows
-            ]
-        E = np.asarray(s.embeddings[li], "<f4")
-        out.append(_u64(len(E)) + b"".join(_u64(E.shape[1]) + row.tobytes() for row in E))
-        out.append(_u64(len(s.members[li])))
-        out += [_u64(len(ids)) + np.asarray(ids, "<u8").tobytes() for ids in s.members[li]]
-    return b"".join(out) + s.extra
-
-
 def random_stored(seed: int = 0) -> Stored:
     """Two learners of two clusters each over D 1-based features, with duplicated embeddings."""
     rng = np.random.default_rng(seed)
     s = Stored(
+        [EMB, 2, 3, 1, 10, 10, 1, 0.1, 4.0, 10.0, 1, 50],
         labels=[
             sorted(rng.choice(L, size=rng.integers(1, 4), replace=False).tolist()) for _ in range(N)
-        ]
+        ],
     )
     for _ in range(2):
         centers = rng.normal(size=(2, D)) * (rng.random((2, D)) < 0.7)
@@ -100,7 +56,7 @@ def random_stored(seed: int = 0) -> Stored:
 
 def expected_model(s: Stored) -> AnnexML:
     """The textig model the stored content means, built directly."""
-    model = AnnexML(num_learner=2, num_nn=3, pred_type=0)
+    model = AnnexML(emb_size=EMB, num_learner=2, num_nn=3, pred_type=0)
     rows = [i for i, r in enumerate(s.labels) for _ in r]
     cols = [c for r in s.labels for c in r]
     model.Y_ = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(N, L))
@@ -137,6 +93,15 @@ def test_a_stored_model_reads_back_to_its_meaning(tmp_path: Path) -> None:
     np.testing.assert_array_equal(got, BruteForceScorer(want)(X))
     np.testing.assert_array_equal(got, model.decision_function(X, search="brute"))
     assert got.sum(axis=1).min() > 0
+
+
+def test_a_textig_model_stored_in_the_reference_layout_scores_the_same(tmp_path: Path) -> None:
+    model = expected_model(random_stored(3))
+    back = read_reference_model(write(tmp_path, from_model(model)), NAMES)
+    X = np.random.default_rng(4).normal(size=(30, D))
+    np.testing.assert_array_equal(BruteForceScorer(back)(X), BruteForceScorer(model)(X))
+    with pytest.raises(TextigError, match="expects 6-d features"):
+        back.check_compatible(None, 384)
 
 
 def test_a_single_cluster_model_with_the_empty_partition_reads(tmp_path: Path) -> None:
@@ -192,8 +157,7 @@ def test_every_truncation_is_refused(tmp_path: Path) -> None:
 
 def test_huge_counts_fail_before_allocating(tmp_path: Path) -> None:
     data = bytearray(encode(random_stored()))
-    header = 64 + sum(4 + len(n) for n in (b"train.svm", b"", b"model.bin", b"out.txt"))
-    data[header : header + 8] = _u64(1 << 62)  # training rows
+    data[HEADER_BYTES : HEADER_BYTES + 8] = u64(1 << 62)  # training rows
     path = tmp_path / "huge.bin"
     path.write_bytes(bytes(data))
     with pytest.raises(TextigError, match="do not fit"):

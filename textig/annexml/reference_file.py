@@ -29,8 +29,9 @@ captions, votes off by at most 3). The reference computes in float32 (FMA, -ffas
 textig in float64, so keys that agree to float32 rounding may be ordered differently. And the
 reference keeps its top k in a heap (std::pop_heap), which evicts *some* key equal to the
 minimum, not always the latest: when identical training embeddings straddle the ``num_nn``
-boundary it may keep a later copy where textig keeps the earlier. textig keeps its rule because
-it is a function of the input alone, the one exact IG differentiates.
+boundary it may keep a later copy where textig keeps the earlier. textig keeps its rule: its
+votes change only where two keys cross the boundary, the events exact IG integrates, while the
+heap's pick also moves when keys reorder inside the top k.
 
 Feature ids are the svmlight ids as written; textig writes them 1-based, so feature id f is
 column f-1. The reference keeps an untrained row for feature id 0, which 1-based inputs never
