@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from textig.annexml import AnnexML
-from textig.annexml.exact import exact_integrated_gradients, fine_grid_integrated_gradients
+from textig.annexml.exact import fine_grid_integrated_gradients
 from textig.annexml.fast_path import BruteForceScorer
 from textig.attribution import integrated_gradients
+from textig.attribution.exact import exact_integrated_gradients
+from textig.models import as_scorer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,7 +94,7 @@ def run(name: str, model_path: Path, args: argparse.Namespace) -> None:
         x = test[i].astype(np.float64)
         targets = np.lexsort((np.arange(scores.shape[1]), -scores[r]))[:5]
         start = time.perf_counter()
-        exact = exact_integrated_gradients(model, x, baseline, targets=targets)
+        exact = exact_integrated_gradients(as_scorer(model), x, baseline, targets=targets)
         stats["exact time"].append(time.perf_counter() - start)
         gap = exact.f_x[targets] - exact.f_baseline[targets]
         stats["exact completeness"].append(

@@ -23,9 +23,10 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.sparse as sp
 
-from textig.annexml.exact import exact_integrated_gradients
 from textig.annexml.fast_path import BruteForceScorer
 from textig.attribution import integrated_gradients
+from textig.attribution.exact import exact_integrated_gradients
+from textig.models.annexml import AnnexMLVotes
 
 FEATS = Path("/tmp/textig-feats")
 IAPR = Path("/work/shared/iaprtc12")
@@ -130,7 +131,7 @@ def run(kind: str, dim: int, captions: int, variants: dict, seed: int) -> None:
         top = np.argsort(-scores[1], kind="stable")[:5]
         top = top[scores[1, top] != scores[0, top]]
         start = time.perf_counter()
-        exact = exact_integrated_gradients(model, x, baseline, targets=top)
+        exact = exact_integrated_gradients(AnnexMLVotes(model), x, baseline, targets=top)
         exact_time += time.perf_counter() - start
         jumps += sum(any(int(t) in j.label_delta for t in top) for j in exact.jumps)
         cases.append((x, top, exact.attributions))

@@ -107,9 +107,19 @@ class Embedder(ABC):
         return chosen
 
     def word_attributions(
-        self, text: str, gbar: np.ndarray, baseline: np.ndarray, *, method: str = "default"
+        self,
+        text: str,
+        gbar: np.ndarray,
+        baseline: np.ndarray,
+        *,
+        method: str = "default",
+        steps: int | None = None,
     ) -> list[list[WordScore]]:
-        """Project path-averaged feature gradients (one row per label) onto the caption's words."""
+        """Project path-averaged feature gradients (one row per label) onto the caption's words.
+
+        ``steps``: starting path points of back-projections that integrate (None: the
+        embedder's default); exact ones ignore it.
+        """
         gbar = np.atleast_2d(np.asarray(gbar, dtype=np.float64))
         baseline = np.asarray(baseline, dtype=np.float64)
         if gbar.ndim != 2 or gbar.shape[1] != self.dim:
@@ -120,10 +130,10 @@ class Embedder(ABC):
         if reason := self.unusable_reason(text):
             caption = describe_caption(text)
             raise TextigError(f"{self.name} cannot explain caption {caption} {reason}")
-        return self._word_attributions(text, gbar, baseline, chosen)
+        return self._word_attributions(text, gbar, baseline, chosen, steps)
 
     def _word_attributions(
-        self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str
+        self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str, steps: int | None
     ) -> list[list[WordScore]]:
         """Back-projection proper; embedders that list methods override it."""
         raise NotImplementedError

@@ -138,7 +138,7 @@ class GloveEmbedder(Embedder):
         return out
 
     def _word_attributions(
-        self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str
+        self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str, steps: int | None
     ) -> list[list[WordScore]]:
         """additive: s_t = (1/n)(v_t - x')·gbar, summing to (x - x')·gbar; cosine: cos(v_t, gbar);
         occlusion: gbar·(x - x without word t), what deleting the word does to the linearised

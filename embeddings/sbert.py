@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +256,11 @@ class SbertEmbedder(Embedder):
         return embedding[0].numpy().astype(np.float32)
 
     def _word_attributions(
-        self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str
+        self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str, steps: int | None
     ) -> list[list[WordScore]]:
-        return word_attributions(self, text, gbar, baseline, method, quadrature=self.quadrature)
+        quadrature = self.quadrature
+        if steps is not None:  # the starting grid; refinement still doubles up to max_steps
+            quadrature = replace(
+                quadrature, steps=steps, max_steps=max(steps, quadrature.max_steps)
+            )
+        return word_attributions(self, text, gbar, baseline, method, quadrature=quadrature)

@@ -139,7 +139,7 @@ class _Fixed(Embedder):
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
         return np.ones((len(texts), 2))
 
-    def _word_attributions(self, text, gbar, baseline, method):
+    def _word_attributions(self, text, gbar, baseline, method, steps):
         return [[embeddings.WordScore(method, 0, 1, float(row.sum()))] for row in gbar]
 
 

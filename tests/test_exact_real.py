@@ -12,8 +12,10 @@ import copy
 import numpy as np
 import pytest
 
-from textig.annexml.exact import exact_integrated_gradients, fine_grid_integrated_gradients
+from textig.annexml.exact import fine_grid_integrated_gradients
 from textig.annexml.fast_path import BruteForceScorer
+from textig.attribution.exact import exact_integrated_gradients
+from textig.models import as_scorer
 
 pytestmark = pytest.mark.shared
 
@@ -39,7 +41,7 @@ def _top5(model, x: np.ndarray) -> np.ndarray:
 def test_exact_ig_is_complete_and_matches_brute_force_endpoints(real) -> None:
     model, X, baseline = real
     for x in X:
-        result = exact_integrated_gradients(model, x, baseline, targets=_top5(model, x))
+        result = exact_integrated_gradients(as_scorer(model), x, baseline, targets=_top5(model, x))
         ends = model.decision_function(np.stack([baseline, x]), search="brute")
         np.testing.assert_array_equal(result.f_baseline, ends[0])
         np.testing.assert_array_equal(result.f_x, ends[1])
@@ -51,7 +53,7 @@ def test_fine_grid_agrees_with_exact_on_a_real_caption(real) -> None:
     full, X, baseline = real
     model = copy.copy(full)  # two learners keep the bisection quick
     model.learners_ = full.learners_[:2]
-    exact = exact_integrated_gradients(model, X[0], baseline, targets=_top5(model, X[0]))
+    exact = exact_integrated_gradients(as_scorer(model), X[0], baseline, targets=_top5(model, X[0]))
     scorer = BruteForceScorer(model)  # the model's brute force, faster (equality tested below)
     grid, found = fine_grid_integrated_gradients(
         model, X[0], baseline, exact.targets, points=500, resolution=1e-9, score=scorer

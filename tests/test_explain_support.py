@@ -70,7 +70,7 @@ class FakeEmbedder(Embedder):
             rows.append(np.mean([VECTORS[w] for w in words], axis=0))
         return np.array(rows, dtype=np.float32)
 
-    def _word_attributions(self, text, gbar, baseline, method) -> list[list[WordScore]]:
+    def _word_attributions(self, text, gbar, baseline, method, steps) -> list[list[WordScore]]:
         pairs = self._kinds(text)
         n = sum(kind == "word" for _, kind in pairs)
         result = []
@@ -87,19 +87,22 @@ class FakeEmbedder(Embedder):
 
 
 class LinearModel:
-    """f(X) = X Aᵀ, with the model-side checks the Explainer relies on."""
+    """f(X) = X Aᵀ as a ``textig.models.Scorer``: the protocol, implemented directly."""
 
-    labels_ = LABELS
+    labels = LABELS
 
     def __init__(self, identity: str = "fake@1", dim: int = 3) -> None:
         self.identity, self.dim = identity, dim
 
-    def check_compatible(self, embedder_identity: str, dim: int) -> None:
+    def check_features(self, embedder_identity: str | None, dim: int) -> None:
         if embedder_identity != self.identity or dim != self.dim:
             raise TextigError(
                 f"model was trained with {self.identity} ({self.dim}-d), not "
                 f"{embedder_identity} ({dim}-d)"
             )
 
-    def decision_function(self, X, *, search=None) -> np.ndarray:
+    def __call__(self, X) -> np.ndarray:
         return np.asarray(X, dtype=np.float64) @ A.T
+
+    def describe(self) -> dict:
+        return {"class": "LinearModel"}

@@ -98,3 +98,27 @@ def test_naive_votes_breaks_ties_by_position() -> None:
     model = toy_model([([[1, 0]], [(np.eye(2), E, [0, 1, 2])])], Y, num_nn=1)
     np.testing.assert_array_equal(naive_votes(model, np.array([[1.0, 0.0]])), [[0, 1, 0]])
     np.testing.assert_array_equal(naive_votes(model, np.array([[1.0, 1.0]])), [[1, 0, 0]])
+
+
+class ToyVotes:
+    """A toy fitted state as a scorer with path jumps (what the AnnexML adapter offers)."""
+
+    def __init__(self, model) -> None:
+        from textig.annexml.fast_path import BruteForceScorer
+
+        self.fast = BruteForceScorer(model)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return self.fast(X)
+
+    def path_jumps(self, x: np.ndarray, baseline: np.ndarray):
+        from textig.annexml.exact import path_jumps
+
+        return path_jumps(self.fast, x, baseline)
+
+
+def exact_ig(model, x, baseline, *, targets=None):
+    """Exact IG (textig.attribution.exact) of a toy fitted state's brute-force votes."""
+    from textig.attribution.exact import exact_integrated_gradients
+
+    return exact_integrated_gradients(ToyVotes(model), x, baseline, targets=targets)

@@ -38,13 +38,6 @@ def usable_rows(training_features: Any) -> np.ndarray:
     return X[np.asarray(valid, dtype=bool)]
 
 
-def recorded_mean(model: Any) -> np.ndarray | None:
-    """The training-feature mean a fitted model recorded, as one training row (or None), so
-    that a saved model is explained from the mean without its training data."""
-    mean = getattr(model, "feature_mean_", None)
-    return None if mean is None else np.asarray(mean, dtype=np.float64)[None]
-
-
 def caption_baseline(
     spec: Any, embedder: Embedder, training_features: Any = None
 ) -> tuple[str, np.ndarray | None]:

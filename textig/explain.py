@@ -1,9 +1,10 @@
 """Explain one caption: features, scores, feature-level IG and its back-projection onto words.
 
 This is the one place where the layers meet. An ``Explainer`` is built once per (embedder,
-model) and reused for many captions; the explained function is the model's *brute-force* score
-(the one exact IG explains and the fast IG path reproduces). The result is plain data
-(``textig.explanation``); ``textig.report`` renders it.
+model) and reused for many captions. It sees the model only through the model protocol
+(``textig.models``): the scores it explains are the scorer's (for AnnexML the brute-force
+votes, the ones exact IG explains), and the IG method is the best the scorer offers. The result
+is plain data (``textig.explanation``); ``textig.report`` renders it.
 """
 
 from __future__ import annotations
@@ -17,32 +18,15 @@ from typing import Any
 import numpy as np
 
 from embeddings.base import Embedder, WordScore
-from textig.baselines import caption_baseline, recorded_mean
+from textig.attribution import IGResult, gradient_x_input, integrated_gradients
+from textig.attribution.exact import exact_integrated_gradients
+from textig.baselines import caption_baseline
 from textig.errors import TextigError
 from textig.explanation import Explanation, LabelExplanation
+from textig.models import HasGradients, HasPathJumps, Scorer, as_scorer, capabilities, feature_mean
+from textig.settings import DEFAULTS, ExplainSettings
 
 MAX_CAPTION_CHARS = 5000
-TOP_FEATURES = 10
-
-
-def _model_info(model: Any, path: str | None) -> dict[str, Any]:
-    params = ("emb_size", "num_learner", "num_nn", "pred_type", "score", "seed")
-    info: dict[str, Any] = {"class": type(model).__name__, "path": path}
-    info.update({p: getattr(model, p) for p in params if hasattr(model, p)})
-    return info
-
-
-def _scoring_function(model: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """The model's brute-force scores as a batch function (the fast path when the model has one)."""
-    if hasattr(model, "learners_") and getattr(model, "score", "votes") == "votes":
-        from textig.annexml.fast_path import BruteForceScorer
-
-        return BruteForceScorer.for_model(model)
-
-    def decision(X: np.ndarray) -> np.ndarray:
-        return np.asarray(model.decision_function(X, search="brute"), dtype=np.float64)
-
-    return decision
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -56,16 +40,34 @@ def _top(values: np.ndarray, k: int) -> list[tuple[int, float]]:
     return [(int(i), float(values[i])) for i in order if values[i] != 0]
 
 
+def resolve_method(method: str, scorer: Scorer) -> str:
+    """The IG method that runs: "auto" picks the best the model offers."""
+    offered = {
+        "exact": isinstance(scorer, HasPathJumps),
+        "gradients": isinstance(scorer, HasGradients),
+        "estimate": True,
+    }
+    if method == "auto":
+        return next(name for name, ok in offered.items() if ok)
+    if not offered[method]:
+        has = ", ".join(capabilities(scorer)) or "scores only"
+        raise TextigError(
+            f"method {method!r} needs a model that offers "
+            f"{'path jumps' if method == 'exact' else 'gradients'}; this "
+            f"{scorer.describe().get('class', 'model')} offers: {has}"
+        )
+    return method
+
+
 class Explainer:
     """Explains captions for one (embedder, model) pair.
 
-    baseline: "auto" (the embedder's neutral baseline if it has one, else the training mean),
-    "mean", "neutral", "text:CAPTION", or a (dim,) array; "zero" is refused because AnnexML
-    L2-normalises its input, so the path from the zero vector is flat.
-    method: "estimate" (``textig.attribution.integrated_gradients``) or "exact" (the exact IG
-    of AnnexML's brute-force votes). ``labels`` names the model's label ids when the model does
-    not carry its vocabulary. Without ``training_features`` the "mean" baseline is the one
-    the model recorded when it was fitted.
+    ``model``: any object ``textig.models.as_scorer`` accepts (textig's AnnexML, scikit-learn
+    estimators, torch modules, or an object satisfying ``textig.models.Scorer``). ``settings``
+    (``textig.settings.ExplainSettings``), with keyword ``changes`` on top (e.g.
+    ``baseline="mean"``, ``method="exact"``). ``labels`` names the model's label columns when
+    the model does not carry names. Without ``training_features`` the "mean" baseline is the
+    one the model recorded when it was fitted.
     """
 
     def __init__(
@@ -73,62 +75,37 @@ class Explainer:
         embedder: Embedder,
         model: Any,
         *,
-        baseline: str | np.ndarray = "auto",
-        steps: int = 50,
-        method: str = "estimate",
-        word_method: str = "default",
+        settings: ExplainSettings | None = None,
         training_features: Any = None,
         labels: Sequence[str] | None = None,
         model_path: str | None = None,
-        top_features: int = TOP_FEATURES,
+        **changes: Any,
     ) -> None:
-        model.check_compatible(embedder.identity, embedder.dim)
-        if method not in ("estimate", "exact"):
-            raise TextigError(f"unknown IG method {method!r} (known: estimate, exact)")
-        if method == "exact" and not hasattr(model, "learners_"):
-            raise TextigError("method 'exact' needs a fitted textig AnnexML model")
-        if int(steps) < 1:
-            raise TextigError(f"steps must be a positive integer, got {steps}")
-        embedder.back_projection(word_method)  # an unknown method fails before any work
-        self.embedder, self.model = embedder, model
-        self.steps, self.method, self.word_method = int(steps), method, word_method
-        self.top_features = top_features
-        self.model_path = model_path
+        settings = (settings or DEFAULTS).but(**changes)
+        self.embedder = embedder
+        self.scorer = as_scorer(model, labels=labels, path=model_path)
+        self.scorer.check_features(embedder.identity, embedder.dim)
+        self.settings = settings.but(
+            method=resolve_method(settings.method, self.scorer),
+            word_method=embedder.back_projection(settings.word_method),
+        )
+        self.vocabulary = [str(label) for label in self.scorer.labels]
         self._training_features = training_features
-        self._score = _scoring_function(model)
-        self.vocabulary = self._vocabulary(labels)
+        mean = feature_mean(self.scorer)
         self._baseline_kind, self._fixed_baseline = caption_baseline(
-            baseline,
+            settings.baseline,
             embedder,
-            training_features if training_features is not None else recorded_mean(model),
+            training_features if training_features is not None else _as_row(mean),
         )
 
     def with_baseline(self, baseline: str | np.ndarray) -> Explainer:
         """The same explainer (embedder, model, settings) from another baseline."""
         return Explainer(
             self.embedder,
-            self.model,
-            baseline=baseline,
-            steps=self.steps,
-            method=self.method,
-            word_method=self.word_method,
+            self.scorer,
+            settings=self.settings.but(baseline=baseline),
             training_features=self._training_features,
-            labels=self.vocabulary,
-            model_path=self.model_path,
-            top_features=self.top_features,
         )
-
-    def _vocabulary(self, labels: Sequence[str] | None) -> list[str]:
-        own = getattr(self.model, "labels_", None)
-        if labels is not None and own is not None and list(labels) != list(own):
-            raise TextigError(
-                f"the model's {len(own)} labels differ from the dataset's {len(labels)}: "
-                "use the data the model was trained on"
-            )
-        chosen = labels if labels is not None else own
-        if chosen is None:
-            raise TextigError("the model carries no label names: pass labels=")
-        return [str(label) for label in chosen]
 
     def baseline_for(self, text: str) -> np.ndarray:
         """The feature baseline x' used for ``text``."""
@@ -138,7 +115,7 @@ class Explainer:
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Brute-force label scores (n, L) of captions."""
-        return self._score(np.asarray(self.embedder.encode(list(texts)), dtype=np.float64))
+        return self.scorer(np.asarray(self.embedder.encode(list(texts)), dtype=np.float64))
 
     def top_labels(self, text: str, k: int) -> list[str]:
         """Names of the (at most) k best-scoring labels with a positive score."""
@@ -178,7 +155,7 @@ class Explainer:
             warnings.simplefilter("always")
             x = _timed(clock, "encode", lambda: self._encode(text))
             baseline = _timed(clock, "baseline", lambda: self.baseline_for(text))
-            scores = _timed(clock, "score", lambda: self._score(np.stack([x, baseline])))
+            scores = _timed(clock, "score", lambda: self.scorer(np.stack([x, baseline])))
             targets = self._targets(labels, scores[0], true_labels)
             ig = _timed(clock, "ig", lambda: self._feature_ig(x, baseline, targets))
             gxi = _timed(clock, "gradient_x_input", lambda: self._gxi(x, baseline, targets))
@@ -189,7 +166,7 @@ class Explainer:
             caption=text,
             caption_id=caption_id,
             embedder={k: getattr(self.embedder, k) for k in ("name", "identity", "dim")},
-            model=_model_info(self.model, self.model_path),
+            model=self.scorer.describe(),
             baseline=self._baseline_info(baseline, scores[1]),
             settings=self._settings(ig),
             labels=[
@@ -224,29 +201,35 @@ class Explainer:
             raise TextigError("no labels to explain")
         return np.array(self.label_ids(list(labels)), dtype=np.int64)
 
-    def _feature_ig(self, x: np.ndarray, baseline: np.ndarray, targets: np.ndarray) -> Any:
-        if self.method == "exact":
-            from textig.annexml.exact import exact_integrated_gradients
+    def _feature_ig(self, x: np.ndarray, baseline: np.ndarray, targets: np.ndarray) -> IGResult:
+        method, settings = self.settings.method, self.settings
+        if method == "exact":
+            return exact_integrated_gradients(self.scorer, x, baseline, targets=targets)
+        if method == "gradients":
+            from textig.attribution.autograd import gradient_integrated_gradients
 
-            return exact_integrated_gradients(self.model, x, baseline, targets=targets)
-        from textig.attribution import integrated_gradients
-
-        return integrated_gradients(self._score, x, baseline, targets=targets, steps=self.steps)
+            return gradient_integrated_gradients(
+                self.scorer, x, baseline, targets=targets, steps=settings.steps,
+                method=settings.quadrature or "gausslegendre",
+            )  # fmt: skip
+        return integrated_gradients(
+            self.scorer, x, baseline, targets=targets, steps=settings.steps,
+            method=settings.quadrature, seed=settings.seed,
+        )  # fmt: skip
 
     def _gxi(self, x: np.ndarray, baseline: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Finite-difference gradient at x times (x - x'), (T, d), for comparison with IG."""
-        from textig.attribution import gradient_x_input
-
-        return gradient_x_input(self._score, x, baseline, targets=targets)
+        return gradient_x_input(self.scorer, x, baseline, targets=targets)
 
     def _words(self, text: str, gbar: np.ndarray, baseline: np.ndarray) -> list[list[WordScore]]:
-        return self.embedder.word_attributions(text, gbar, baseline, method=self.word_method)
+        method, steps = self.settings.word_method, self.settings.word_steps
+        return self.embedder.word_attributions(text, gbar, baseline, method=method, steps=steps)
 
     def _label(
         self,
         target: int,
         scores: np.ndarray,
-        ig: Any,
+        ig: IGResult,
         row: int,
         gxi: np.ndarray,
         words: list[WordScore],
@@ -264,12 +247,12 @@ class Explainer:
             true=None if truth is None else name in truth,
             predicted_rank=int(np.flatnonzero(_ranking(scores[0]) == target)[0]) + 1,
             completeness_error=float(ig.completeness_error[row]),
-            raw_completeness_error=_optional_float(ig, "raw_completeness_error", row),
+            raw_completeness_error=float(ig.raw_completeness_error[row]),
             attribution_sum=total,
             word_sum=word_sum,
             word_gap=_relative_gap(word_sum, total, float(np.abs(attributions).sum())),
-            features=_top(attributions, self.top_features),
-            gradient_x_input=_top(gxi, self.top_features),
+            features=_top(attributions, self.settings.top_features),
+            gradient_x_input=_top(gxi, self.settings.top_features),
             ig_gxi_cosine=_cosine(attributions, gxi),
             words=list(words),
         )
@@ -282,19 +265,19 @@ class Explainer:
             "top_labels": [{"label": self.vocabulary[i], "score": float(scores[i])} for i in top],
         }
 
-    def _settings(self, ig: Any) -> dict[str, Any]:
+    def _settings(self, ig: IGResult) -> dict[str, Any]:
+        """The settings that ran, and what the method reports about its run."""
+        word_method = self.settings.word_method
         return {
-            "method": self.method,
-            "steps": self.steps,
-            "steps_used": _plain(getattr(ig, "steps_used", None)),
-            "n_evaluations": _plain(getattr(ig, "n_evaluations", None)),
-            "estimator": "exact" if self.method == "exact" else getattr(ig, "estimator", None),
-            "quadrature": getattr(ig, "method", None),
-            "word_method": self.word_method,
-            "word_sum_rule": self.embedder.back_projection(self.word_method)
-            in self.embedder.complete_back_projections,
-            "scores": "brute-force",
-            "top_features": self.top_features,
+            **self.settings.to_dict(),
+            "baseline": self._baseline_kind,
+            "estimator": ig.estimator,
+            "quadrature": ig.method,
+            "steps_used": _plain(ig.steps_used),
+            "n_evaluations": _plain(ig.n_evaluations),
+            "path_jumps": len(ig.jumps) if ig.estimator == "exact" else None,
+            "word_sum_rule": word_method in self.embedder.complete_back_projections,
+            "scores": self.scorer.describe().get("scores", "model"),
         }
 
     def _predicted(self, f_x: np.ndarray, k: int = 10) -> list[dict[str, Any]]:
@@ -338,10 +321,9 @@ def _notes(caught: list[warnings.WarningMessage]) -> list[str]:
     return list(dict.fromkeys(shown))
 
 
-def _optional_float(result: Any, name: str, row: int) -> float | None:
-    """result.name[row] as a float, for result fields only some IG methods have."""
-    values = getattr(result, name, None)
-    return None if values is None else float(values[row])
+def _as_row(mean: np.ndarray | None) -> np.ndarray | None:
+    """A recorded training mean as one training row (the form baselines take)."""
+    return None if mean is None else mean[None]
 
 
 def _plain(value: Any) -> Any:

@@ -12,9 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textig.annexml import AnnexML
-from textig.annexml.model import DEFAULTS
-from textig.annexml.storage import FORMAT_VERSION
+from textig.annexml import DEFAULTS, AnnexML, code_version
 from textig.errors import TextigError
 
 if TYPE_CHECKING:
@@ -47,10 +45,8 @@ def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
 def model_cache_path(identity: str, checksum: str, params: dict[str, Any]) -> Path:
     """Where the model of (embedder identity, dataset checksum, params) is cached."""
     from embeddings.assets import cache_dir
-    from textig.annexml import learner, partition, search
 
-    code = [learner.BATCH, partition.BATCH, search.INDEX_VERSION]  # they change the model
-    blob = json.dumps([FORMAT_VERSION, identity, checksum, params, code], sort_keys=True)
+    blob = json.dumps([identity, checksum, params, code_version()], sort_keys=True)
     return cache_dir() / "models" / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.npz"
 
 

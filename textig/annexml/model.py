@@ -131,9 +131,25 @@ class AnnexML:
         self.pred_type, self.num_edge, self.search_eps = pred_type, num_edge, search_eps
         self.seed, self.score = seed, score
 
-    def get_params(self) -> dict[str, Any]:
-        """The constructor parameters, as scikit-learn's ``get_params`` returns them."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters (scikit-learn's contract, so ``sklearn.base.clone`` and
+        grid searches work; ``deep`` changes nothing: AnnexML holds no sub-estimators)."""
         return {name: getattr(self, name) for name in DEFAULTS}
+
+    def set_params(self, **params: Any) -> AnnexML:
+        """Set constructor parameters by name (scikit-learn's contract); unknown names raise."""
+        unknown = sorted(set(params) - set(DEFAULTS))
+        if unknown:
+            raise TextigError(
+                f"unknown AnnexML parameter(s) {', '.join(unknown)} (known: {', '.join(DEFAULTS)})"
+            )
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items() if v != DEFAULTS[k]}
+        return f"AnnexML({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
     def _check_params(self) -> None:
         positive = ("emb_size", "num_learner", "num_nn")

@@ -51,6 +51,7 @@ class IGResult:
     method: str  # quadrature rule
     x: np.ndarray = field(repr=False)
     baseline: np.ndarray = field(repr=False)
+    jumps: tuple = field(default=(), repr=False)  # exact IG: the path jumps it summed
 
     @property
     def gbar(self) -> np.ndarray:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textig.errors import TextigError
+from textig.settings import DEFAULTS, METHOD_HELP, METHODS, ExplainSettings
 
 if TYPE_CHECKING:
     from embeddings.base import Embedder
@@ -43,8 +44,19 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="auto (default), mean, neutral, text:CAPTION; explain repeats it for a baseline study",
     )
-    parser.add_argument("--steps", type=int, default=50, help="IG path points (default 50)")
-    parser.add_argument("--method", choices=("estimate", "exact"), default="estimate")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=DEFAULTS.steps,
+        help=f"IG path points to start from (default {DEFAULTS.steps})",
+    )
+    parser.add_argument("--method", choices=METHODS, default=DEFAULTS.method, help=METHOD_HELP)
+    parser.add_argument(
+        "--word-steps",
+        type=int,
+        default=DEFAULTS.word_steps,
+        help="starting path points of SBERT's word IG (default: the embedder's, 32)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     parser.add_argument("--name", help="report file name without extension")
     parser.add_argument("--seed", type=int, help="seed for training a model when none is given")
@@ -76,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--word-method",
-        default="default",
+        default=DEFAULTS.word_method,
         help="words from features: default; glove additive|cosine|occlusion; "
         "sbert ig|jacobian_norm|occlusion",
     )
@@ -104,8 +116,7 @@ def load_model(
     names (``labels_given``: the user chose that dataset).
     """
     if path is not None:
-        from textig.annexml import AnnexML
-        from textig.annexml.reference_file import is_reference_file, read_reference_model
+        from textig.annexml import AnnexML, is_reference_file, read_reference_model
 
         if not is_reference_file(path):
             return AnnexML.load(path)
@@ -133,10 +144,11 @@ def make_explainer(
     which embedder made its features and so needs it named.
     """
     from embeddings import get_embedder
-    from textig.annexml.reference_file import is_reference_file
-    from textig.baselines import needs_training_features, recorded_mean
+    from textig.annexml import is_reference_file
+    from textig.baselines import needs_training_features
     from textig.explain import Explainer
     from textig.features import embed_split
+    from textig.models import as_scorer, feature_mean
 
     if embedder_spec is None and model_path is not None and is_reference_file(model_path):
         raise TextigError(
@@ -144,34 +156,35 @@ def make_explainer(
             "pass --embedder with the one that made its training features (e.g. glove)"
         )
     embedder = get_embedder(embedder_spec or "glove")
-    model = load_model(embedder, dataset, model_path, args.seed, args.data is not None)
+    own_vocabulary = model_path is not None and args.data is None  # the demo's may not fit
+    scorer = as_scorer(
+        load_model(embedder, dataset, model_path, args.seed, args.data is not None),
+        labels=None if own_vocabulary else dataset.vocabulary,
+        path=str(model_path) if model_path else None,
+    )
     baselines = baseline_specs(args)
     training = None
     mean_like = [b for b in baselines if needs_training_features(embedder, b)]
-    if mean_like and recorded_mean(model) is None:
+    if mean_like and feature_mean(scorer) is None:
         if model_path is not None and args.data is None:
             raise TextigError(
                 f"the {mean_like[0]} baseline of {embedder.name} is the training-feature mean, "
                 "which this model file does not carry: pass --data with its training data"
             )
         training = embed_split(embedder, dataset, "train", warn_skipped=False)
-    own_vocabulary = model_path is not None and args.data is None  # the demo's may not fit
-    if own_vocabulary and (args.n or args.ids) and model.labels_ != list(dataset.vocabulary):
+    if own_vocabulary and (args.n or args.ids) and list(scorer.labels) != dataset.vocabulary:
         raise TextigError(
-            f"the model's {len(model.labels_)} labels are not the demo corpus's: batch mode "
+            f"the model's {len(scorer.labels)} labels are not the demo corpus's: batch mode "
             "needs --data with the model's data"
         )
-    return Explainer(
-        embedder,
-        model,
-        baseline=baselines[0],
-        steps=args.steps,
+    settings = ExplainSettings(
         method=args.method,
+        steps=args.steps,
         word_method=word_method,
-        training_features=training,
-        labels=None if own_vocabulary else dataset.vocabulary,
-        model_path=str(model_path) if model_path else None,
+        word_steps=args.word_steps,
+        baseline=baselines[0],
     )
+    return Explainer(embedder, scorer, settings=settings, training_features=training)
 
 
 def baseline_specs(args: argparse.Namespace) -> list[str]:

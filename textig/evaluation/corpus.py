@@ -113,8 +113,6 @@ def evaluate_embedder(
     progress: bool = True,
 ) -> _Evaluated:
     """Explain and evaluate the chosen captions with one embedder and its model."""
-    from textig.annexml.fast_path import BruteForceScorer
-
     test = embed_split(embedder, dataset, "test")
     test_scores = np.zeros((len(test.ids), len(dataset.vocabulary)))
     test_scores[test.valid] = model.decision_function(test.X[test.valid])  # others: no label
@@ -126,7 +124,7 @@ def evaluate_embedder(
         precision_at_k(test_scores, dataset.label_matrix("test")),
     )
     explainer, twin = _explainers(embedder, model, dataset, methods[ORIGINAL])
-    scorer = BruteForceScorer.for_model(model)
+    scorer = explainer.scorer
     done = _Evaluated(run, {}, {})
     started = time.perf_counter()
     bar = tqdm(captions, desc=f"evaluate {embedder.name}", unit="caption", disable=not progress)
