@@ -135,6 +135,8 @@ BAD = {
     "negative label": spoil(lambda s: s.labels[3].append(-1)),
     "repeated label": spoil(lambda s: s.labels[3].append(s.labels[3][0])),
     "emb_size zero": spoil(lambda s: s.params.__setitem__(0, 0)),
+    "emb_size huge": spoil(lambda s: s.params.__setitem__(0, 2**31 - 1)),
+    "num_nn huge": spoil(lambda s: s.params.__setitem__(2, 2**31 - 1)),
     "learner count": spoil(lambda s: s.params.__setitem__(1, 3)),
 }
 

@@ -54,12 +54,15 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from textig.errors import TextigError
+
+if TYPE_CHECKING:
+    from textig.annexml.model import AnnexML, Learner
 
 _INT_PARAMS = ("emb_size", "num_learner", "num_nn", "cls_type", "cls_iter", "emb_iter")
 _PARAM_LAYOUT = (
@@ -172,6 +175,8 @@ def _read_params(cur: _Cursor) -> dict[str, Any]:
     for name in ("emb_size", "num_learner", "num_nn"):
         if params[name] < 1:
             raise _Corrupt(f"parameter {name} is {params[name]}, not a positive count")
+    if params["emb_size"] * 4 > cur.left:  # every stored embedding takes 4 bytes a component
+        raise _Corrupt(f"emb_size {params['emb_size']} does not fit in the file")
     return params
 
 
@@ -294,7 +299,7 @@ def _check_budget(learners: list[_RawLearner], dim: int, emb: int, file_bytes: i
         )
 
 
-def _build_learner(raw: _RawLearner, dim: int, emb: int):
+def _build_learner(raw: _RawLearner, dim: int, emb: int) -> Learner:
     from textig.annexml.model import Cluster, Learner
 
     k, fids, weights = raw.center_entries
@@ -311,7 +316,9 @@ def _build_learner(raw: _RawLearner, dim: int, emb: int):
     return Learner(centers, clusters)
 
 
-def _model(params: dict[str, Any], learners: list, Y: sp.csr_matrix, labels: list[str], dim: int):
+def _model(
+    params: dict[str, Any], learners: list[Learner], Y: sp.csr_matrix, labels: list[str], dim: int
+) -> AnnexML:
     from textig.annexml.model import AnnexML
 
     model = AnnexML(
@@ -340,7 +347,7 @@ def is_reference_file(path: str | Path) -> bool:
     return path.is_file() and not zipfile.is_zipfile(path)
 
 
-def read_reference_model(path: str | Path, labels: Sequence[str]):
+def read_reference_model(path: str | Path, labels: Sequence[str]) -> AnnexML:
     """The reference C++ AnnexML model at ``path`` as a fitted textig ``AnnexML``.
 
     ``labels`` names the label ids (a ``.bin`` stores none): the dataset vocabulary the model
@@ -355,6 +362,8 @@ def read_reference_model(path: str | Path, labels: Sequence[str]):
         cur = _Cursor(data)
         params = _read_params(cur)
         indptr, indices = _read_labels(cur)
+        if params["num_nn"] > len(indptr) - 1:
+            raise _Corrupt(f"num_nn {params['num_nn']} exceeds the {len(indptr) - 1} training rows")
         raw = _read_learners(cur, params, len(indptr) - 1)
         dim = _dimension(raw)
         _check_budget(raw, dim, params["emb_size"], len(data))
