@@ -236,6 +236,29 @@ def test_a_model_of_other_data_names_its_own_labels(tmp_path: Path, capsys) -> N
     assert code == 1 and "batch mode needs --data" in err
 
 
+def test_a_reference_bin_model_is_explained_as_its_content_says(
+    tmp_path: Path, glove_model: Path, capsys
+) -> None:
+    """The demo model written in the reference C++ layout: it needs --embedder and --data,
+    then explains the same labels with the same votes, exactly."""
+    from tests._reference_files import encode, from_model
+    from textig.annexml import AnnexML
+
+    binary = tmp_path / "glove.bin"
+    binary.write_bytes(encode(from_model(AnnexML.load(glove_model))))
+    data = str(load_dataset(None).path)
+    code, _, err = run_cli(capsys, explain("a dog", "--model", str(binary), "--data", data))
+    assert code == 1 and "pass --embedder" in err and err.count("\n") == 1
+    code, _, err = run_cli(capsys, explain("a dog", "--model", str(binary), "--embedder", "glove"))
+    assert code == 1 and "pass --data" in err and err.count("\n") == 1
+    args = ("--data", data, "--method", "exact")
+    own = _explained(capsys, tmp_path / "own", "--model", str(glove_model), *args)
+    cxx = _explained(capsys, tmp_path / "cxx", "--model", str(binary), "--embedder", "glove", *args)
+    assert own["predicted"] == cxx["predicted"] and cxx["baseline"]["kind"] == "mean"
+    for label in cxx["labels"]:
+        assert label["completeness_error"] < 1e-9
+
+
 def test_batch_mode_writes_an_index(tmp_path: Path, glove_model: Path, capsys) -> None:
     dataset = load_dataset(None)
     code, out, err = run_cli(

@@ -10,6 +10,7 @@ from textig.annexml.metrics import (
     rank_labels,
 )
 from textig.annexml.model import DEFAULTS, AnnexML, Cluster, Learner
+from textig.annexml.reference_file import is_reference_file, read_reference_model
 
 
 def code_version() -> list[int]:
@@ -27,10 +28,12 @@ __all__ = [
     "Learner",
     "code_version",
     "evaluate",
+    "is_reference_file",
     "ndcg_at_k",
     "precision_at_k",
     "propensity_weights",
     "psndcg_at_k",
     "psp_at_k",
     "rank_labels",
+    "read_reference_model",
 ]

@@ -77,8 +77,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_arguments(parser)
-    parser.add_argument("--embedder", default="glove", help="glove, sbert, sbert:/path, plug-in")
-    parser.add_argument("--model", type=Path, help="AnnexML model file (default: train/cached)")
+    parser.add_argument(
+        "--embedder",
+        help="glove (default), sbert, sbert:/path, plug-in; required with a reference .bin model",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="textig AnnexML model, or a reference C++ AnnexML .bin (default: train/cached)",
+    )
     parser.add_argument(
         "--word-method",
         default=DEFAULTS.word_method,
@@ -95,35 +102,63 @@ def load_data(path: Path | None) -> Dataset:
     return load_dataset(path)
 
 
-def load_model(embedder: Embedder, dataset: Dataset, path: Path | None, seed: int | None) -> Any:
-    """The model at ``path``, or one trained once on ``dataset`` (cached by the trainer)."""
-    if path is not None:
-        from textig.annexml import AnnexML
+def load_model(
+    embedder: Embedder,
+    dataset: Dataset,
+    path: Path | None,
+    seed: int | None,
+    labels_given: bool = True,
+) -> Any:
+    """The model at ``path``, or one trained once on ``dataset`` (cached by the trainer).
 
-        return AnnexML.load(path)
+    The one place a model file's kind is decided: a textig model is an npz (zip) archive,
+    anything else is read as a reference C++ AnnexML ``.bin``, whose label ids the dataset
+    names (``labels_given``: the user chose that dataset).
+    """
+    if path is not None:
+        from textig.annexml import AnnexML, is_reference_file, read_reference_model
+
+        if not is_reference_file(path):
+            return AnnexML.load(path)
+        if not labels_given:
+            raise TextigError(
+                f"{path} is a reference AnnexML model, which names no labels: pass --data "
+                "with the dataset it was trained on"
+            )
+        return read_reference_model(path, dataset.vocabulary)
     from textig.training import train_or_load
 
     return train_or_load(embedder, dataset, params=None if seed is None else {"seed": seed})
 
 
 def make_explainer(
-    embedder_spec: str,
+    embedder_spec: str | None,
     model_path: Path | None,
     dataset: Dataset,
     args: argparse.Namespace,
     word_method: str = "default",
 ) -> Explainer:
-    """An Explainer for one embedder with its model, as the command-line options ask."""
+    """An Explainer for one embedder with its model, as the command-line options ask.
+
+    ``embedder_spec`` None means glove, except for a reference ``.bin``, which does not say
+    which embedder made its features and so needs it named.
+    """
     from embeddings import get_embedder
+    from textig.annexml import is_reference_file
     from textig.baselines import needs_training_features
     from textig.explain import Explainer
     from textig.features import embed_split
     from textig.models import as_scorer, feature_mean
 
-    embedder = get_embedder(embedder_spec)
+    if embedder_spec is None and model_path is not None and is_reference_file(model_path):
+        raise TextigError(
+            f"{model_path} is a reference AnnexML model, which does not record its embedder: "
+            "pass --embedder with the one that made its training features (e.g. glove)"
+        )
+    embedder = get_embedder(embedder_spec or "glove")
     own_vocabulary = model_path is not None and args.data is None  # the demo's may not fit
     scorer = as_scorer(
-        load_model(embedder, dataset, model_path, args.seed),
+        load_model(embedder, dataset, model_path, args.seed, args.data is not None),
         labels=None if own_vocabulary else dataset.vocabulary,
         path=str(model_path) if model_path else None,
     )
