@@ -33,6 +33,7 @@ from textig.models import (
     capabilities,
     feature_mean,
 )
+from textig.ranking import rank_labels
 from textig.settings import DEFAULTS, ExplainSettings
 
 MAX_CAPTION_CHARS = 5000
@@ -134,7 +135,7 @@ class Explainer:
     def top_labels(self, text: str, k: int) -> list[str]:
         """Names of the (at most) k best-scoring labels with a positive score."""
         scores = self.scores([text])[0]
-        return [self.vocabulary[i] for i in _ranking(scores)[:k] if scores[i] > 0]
+        return [self.vocabulary[i] for i in rank_labels(scores)[:k] if scores[i] > 0]
 
     def label_ids(self, labels: Sequence[str | int]) -> list[int]:
         """Label names or ids -> ids; an unknown name lists the closest known ones."""
@@ -205,7 +206,7 @@ class Explainer:
                 raise TextigError("labels='true' needs the caption's true labels")
             return np.array(self.label_ids(list(true_labels)), dtype=np.int64)
         if isinstance(labels, str) and labels.startswith("top") and labels[3:].isdigit():
-            ranked = _ranking(f_x)[: int(labels[3:])]
+            ranked = rank_labels(f_x)[: int(labels[3:])]
             chosen = [int(i) for i in ranked if f_x[i] > 0]
             if not chosen:
                 raise TextigError("the model gives no label a positive score for this caption")
@@ -261,7 +262,7 @@ class Explainer:
             score=float(scores[0, target]),
             baseline_score=float(scores[1, target]),
             true=None if truth is None else name in truth,
-            predicted_rank=int(np.flatnonzero(_ranking(scores[0]) == target)[0]) + 1,
+            predicted_rank=int(np.flatnonzero(rank_labels(scores[0]) == target)[0]) + 1,
             completeness_error=float(ig.completeness_error[row]),
             raw_completeness_error=float(ig.raw_completeness_error[row]),
             attribution_sum=total,
@@ -320,7 +321,7 @@ class Explainer:
         ]
 
     def _baseline_info(self, baseline: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
-        top = [int(i) for i in _ranking(scores)[:5] if scores[i] > 0]
+        top = [int(i) for i in rank_labels(scores)[:5] if scores[i] > 0]
         return {
             "kind": self._baseline_kind,
             "norm": float(np.linalg.norm(baseline)),
@@ -345,7 +346,7 @@ class Explainer:
     def _predicted(self, f_x: np.ndarray, k: int = 10) -> list[dict[str, Any]]:
         return [
             {"label": self.vocabulary[i], "label_id": int(i), "score": float(f_x[i])}
-            for i in _ranking(f_x)[:k]
+            for i in rank_labels(f_x)[:k]
             if f_x[i] > 0
         ]
 
@@ -363,11 +364,6 @@ def shared_labels(explainers: Sequence[Explainer], text: str, labels: Any) -> An
     if not shared:
         raise TextigError(f"the models share no label among their {labels} predictions")
     return shared
-
-
-def _ranking(scores: np.ndarray) -> np.ndarray:
-    """Label ids by decreasing score, ties to the lower id."""
-    return np.argsort(-scores, kind="stable")
 
 
 def _relative_gap(words: float, features: float, magnitude: float) -> float | None:

@@ -14,15 +14,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from textig.errors import TextigError
+from textig.ranking import rank_labels
 
 PROPENSITY_A = 0.55
 PROPENSITY_B = 1.5
-
-
-def rank_labels(scores: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) label ids of the k best scores per row, ties to the lower label id."""
-    ids = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
-    return np.lexsort((ids, -scores), axis=1)[:, :k]
 
 
 def _truth(Y: sp.spmatrix | np.ndarray, n: int) -> sp.csr_matrix:

@@ -24,6 +24,7 @@ from textig.annexml.partition import assign, learned_partition, spherical_kmeans
 from textig.annexml.positives import head_label_mask, label_positives
 from textig.annexml.search import BucketIndex, brute_force
 from textig.errors import TextigError
+from textig.ranking import rank_labels
 
 DEFAULTS: dict[str, Any] = {
     "emb_size": 50,
@@ -330,9 +331,7 @@ class AnnexML:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k label ids (n, k) by (-score, label id) and their scores."""
         scores = self.decision_function(X, search=search)
-        order = np.lexsort(
-            (np.broadcast_to(np.arange(scores.shape[1]), scores.shape), -scores), axis=1
-        )[:, :k]
+        order = rank_labels(scores, k)
         return order, np.take_along_axis(scores, order, axis=1)
 
     # ---- persistence ----------------------------------------------------------------------

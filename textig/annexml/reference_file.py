@@ -60,6 +60,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from textig.errors import TextigError
+from textig.ranking import rank_labels
 
 if TYPE_CHECKING:
     from textig.annexml.model import AnnexML, Learner
@@ -395,7 +396,7 @@ def top_k_status(scores: np.ndarray, reference: Sequence[tuple[int, float]], k: 
     equal scores is arbitrary); "differs": a score differs or a better label is missing.
     """
     scores = np.asarray(scores, dtype=np.float64)
-    order = np.lexsort((np.arange(scores.size), -scores))[:k]
+    order = rank_labels(scores, k)
     mine = [(int(label), float(scores[label])) for label in order if scores[label] > 0]
     ref = [(int(label), float(score)) for label, score in reference]
     if ref == mine:

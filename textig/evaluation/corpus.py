@@ -80,7 +80,7 @@ def original_method(embedder: Embedder) -> str:
 def precision_at_k(scores: np.ndarray, truth, ks: Sequence[int] = PRECISION_KS) -> dict:
     """P@k of score rows against a 0/1 label matrix (ties broken by lower label id)."""
     from textig.annexml.metrics import precision_at_k as metric
-    from textig.annexml.metrics import rank_labels
+    from textig.ranking import rank_labels
 
     ranked = rank_labels(scores, max(ks))  # the metric takes ranked label ids, not scores
     return {f"P@{k}": float(metric(ranked, truth, k)) for k in ks}
