@@ -13,6 +13,7 @@ import difflib
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from embeddings.base import Embedder, WordScore
 from textig.attribution import IGResult, gradient_x_input, integrated_gradients
 from textig.attribution.exact import exact_integrated_gradients
-from textig.baselines import caption_baseline
+from textig.baselines import caption_baseline, usable_rows
 from textig.errors import TextigError
 from textig.explanation import Explanation, LabelExplanation
 from textig.models import (
@@ -121,6 +122,59 @@ class Explainer:
             training_features=self._training_features,
             training_captions=self._training_captions,
         )
+
+    def why_not(
+        self,
+        text: str,
+        label: str | int,
+        *,
+        reference: str | None = None,
+        true_labels: Sequence[str] | None = None,
+        caption_id: str | None = None,
+    ) -> Explanation:
+        """Explain why ``text`` does not get ``label`` (or gets less of it than expected).
+
+        IG against a caption that does get the label: ``reference`` (a caption text), by
+        default the nearest training caption the model gives ``label`` among its top 5. The
+        words then show what separates the two captions for this label.
+        """
+        [label_id] = self.label_ids([label])
+        reference = reference if reference is not None else self.contrast_caption(text, label_id)
+        explanation = self.with_baseline(f"text:{reference}").explain(
+            text, labels=[label_id], true_labels=true_labels, caption_id=caption_id
+        )
+        why = (
+            f"why not {self.vocabulary[label_id]}? Explained against a caption that gets it "
+            f"(score {explanation.labels[0].baseline_score:g}): {reference!r}"
+        )
+        return replace(explanation, notes=[why, *explanation.notes])
+
+    def contrast_caption(self, text: str, label_id: int, *, top: int = 5) -> str:
+        """The training caption closest to ``text`` (cosine of the features) among those that
+        carry the label and that the model gives it among its ``top`` labels (else the
+        closest that carries it)."""
+        if self._training_captions is None or self._training_features is None:
+            raise TextigError(
+                "why-not needs the model's training captions and their features: pass --data "
+                "with the model's training data (or give a reference caption)"
+            )
+        X = usable_rows(self._training_features)
+        carry = np.array(
+            [i for i, row in enumerate(self._training_captions) if label_id in row[2]], dtype=int
+        )
+        if carry.size == 0:
+            raise TextigError(f"no training caption carries {self.vocabulary[label_id]!r}")
+        x = self._encode(text)
+        norms = np.linalg.norm(X[carry], axis=1) * np.linalg.norm(x)
+        order = carry[np.argsort(-(X[carry] @ x) / np.where(norms > 0, norms, 1.0), kind="stable")]
+        for start in range(0, len(order), 64):
+            chunk = order[start : start + 64]
+            scores = self.scorer(X[chunk])
+            ranked = rank_labels(scores, top)
+            for row, index in enumerate(chunk):
+                if label_id in ranked[row] and scores[row, label_id] > 0:
+                    return self._training_captions[index][1]
+        return self._training_captions[order[0]][1]
 
     def baseline_for(self, text: str) -> np.ndarray:
         """The feature baseline x' used for ``text``."""
