@@ -393,7 +393,6 @@ def test_without_model_trains_once_on_the_demo_corpus(tmp_path: Path, cache: Pat
     assert first == second and first["baseline"]["kind"] == "mean"
 
 
-
 def _missing_label(model: Path, text: str) -> str:
     """A label the model gives ``text`` no score although training captions carry it."""
     from embeddings import get_embedder
@@ -454,7 +453,7 @@ def test_why_not_argument_errors(glove_model: Path, capsys, extra: list[str], me
 def test_why_not_from_the_command_line_on_real_data_is_complete(
     tmp_path: Path, iapr_glove, iapr_dir: Path, capsys
 ) -> None:
-    embedder, dataset, model, _ = iapr_glove
+    _, dataset, model, _ = iapr_glove
     path = tmp_path / "iapr.npz"
     model.save(path)
     caption = dataset.test[3]
