@@ -347,6 +347,8 @@ def test_compare_writes_one_side_by_side_report(
         assert row["n_shared_words"] > 0
     page = html_path.read_text(encoding="utf-8")
     assert page.count('<div class="caption">') == 2 * len(left)
+    assert data["left"]["baseline"]["kind"] == data["right"]["baseline"]["kind"] == "mean"
+    assert "Both sides explain from the same baseline" in page.split("<h2>")[0]
 
 
 def test_compare_models_of_other_vocabularies_explain_their_shared_labels(
