@@ -279,6 +279,10 @@ def check_mode(args: argparse.Namespace) -> bool:
         raise TextigError("give either a CAPTION or --n/--ids (batch mode), not both")
     if not batch and args.caption is None:
         raise TextigError("give a CAPTION to explain, or --n N / --ids ID,... for a batch")
+    if args.caption is not None:
+        from textig.caption_text import check_caption
+
+        check_caption(args.caption, "the CAPTION argument")
     return batch
 
 
