@@ -107,7 +107,7 @@ def resolved_settings(
     job: CorpusJob, dataset: Dataset, explainer: Explainer, twin: Explainer | None
 ) -> dict:
     """Everything that changes a row's numbers (the settings hash is taken over this)."""
-    from textig.explain import MAX_CAPTION_CHARS
+    from textig.limits import MAX_CAPTION_CHARS
 
     return {
         "schema": SCHEMA_VERSION,
