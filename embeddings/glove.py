@@ -22,9 +22,13 @@ from embeddings.base import Embedder, Token, WordScore
 from embeddings.glove_files import convert_text_vectors, read_vocabulary
 from embeddings.spacy_tokens import TOKENIZER_NAME, english_tokenizer, tokenizer_version
 from embeddings.stopwords import english_stopwords, stopwords_digest
+from embeddings.text import controls_as_spaces
 from textig._utils import atomic_write_text
 
 log = logging.getLogger(__name__)
+# Bump when the preprocessing below (text cleaning, token filtering) changes the features: it
+# is part of the cache key, so cached features and models made by the old code are not reused.
+PREPROCESSING_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,7 @@ class GloveEmbedder(Embedder):
 
     @property
     def cache_key(self) -> str:
-        return f"{self._identity}+{tokenizer_version()}"
+        return f"{self._identity}+{tokenizer_version()}+preprocessing-{PREPROCESSING_VERSION}"
 
     @property
     def dim(self) -> int:
@@ -117,7 +121,7 @@ class GloveEmbedder(Embedder):
         """Alphabetic tokens of the caption, classified as content word, stopword or OOV."""
         stopwords = english_stopwords()
         words = []
-        for tok in english_tokenizer()(text):
+        for tok in english_tokenizer()(controls_as_spaces(text)):
             if not tok.is_alpha:
                 continue
             lower = tok.text.lower()

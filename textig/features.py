@@ -2,9 +2,9 @@
 
 The cache key is (format, embedder cache key, data key, split): ``train``/``evaluate``/
 ``explain`` reuse the features until the vectors/model, the tokeniser, the stopword list, the
-data files or the captions as read from them change. A caption the
-embedder cannot encode (e.g. the empty IAPR caption 04/4092) gets an all-zero row flagged
-``False`` in ``valid``, and is always named in a warning: never a silent zero row.
+data files or the captions as read from them change. A caption the embedder cannot encode
+(e.g. the empty IAPR caption 04/4092) gets an all-zero row flagged ``False`` in ``valid``, and
+is always named in a warning: never a silent zero row.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from embeddings.assets import cache_dir
+from embeddings.text import controls_as_spaces
 from textig._utils import atomic_open
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def features_cache_path(embedder_key: str, data: str, split: str) -> Path:
 
 
 def _compute(embedder: Embedder, texts: list[str], ids: list[str], progress: bool) -> SplitFeatures:
+    texts = [controls_as_spaces(text) for text in texts]  # as Explainer.explain sees them
     reasons = [embedder.unusable_reason(text) for text in texts]
     valid = np.array([reason is None for reason in reasons], dtype=bool)
     X = np.zeros((len(texts), embedder.dim), dtype=np.float32)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,14 +23,18 @@ if TYPE_CHECKING:
     from textig.report import IndexEntry
 
 DEFAULT_OUT = Path("textig-reports")
+WHY_NOT = "why-not:"
 
 _EPILOG = """\
 Without --model, a model is trained once on --data (default: the bundled demo corpus) and
 cached. LABELS: topN (the N best-scoring labels, default top5), "true" (the caption's labels
-in the dataset), or a comma-separated list of label names (any label, predicted or not).
+in the dataset), a comma-separated list of label names (any label, predicted or not), or
+why-not:LABEL (why the caption does not get LABEL: explained against the nearest training
+caption the model gives LABEL, or against --baseline text:CAPTION).
 BASELINE: auto (GloVe: training mean; SBERT: the caption with its content words masked), mean,
-neutral, text:CAPTION. Several --baseline options make a baseline study: one report explaining
-the same labels from each baseline side by side. Batch mode (no CAPTION, with --n or --ids)
+neutral, zero (not for AnnexML, which normalises its input), text:CAPTION. Several --baseline
+options make a baseline study: one report explaining the same labels from each baseline side by
+side. Batch mode (no CAPTION, with --n or --ids)
 explains dataset captions and writes an index.html linking every report.
 """
 
@@ -38,11 +43,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Options `explain` and `compare` share."""
     parser.add_argument("caption", nargs="?", help="the caption to explain (omit for batch mode)")
     parser.add_argument("--data", type=Path, help="data folder (default: bundled demo corpus)")
-    parser.add_argument("--labels", default="top5", help="topN, true, or LABEL,LABEL,...")
+    parser.add_argument(
+        "--labels", default="top5", help="topN, true, LABEL,LABEL,..., or why-not:LABEL"
+    )
     parser.add_argument(
         "--baseline",
         action="append",
-        help="auto (default), mean, neutral, text:CAPTION; explain repeats it for a baseline study",
+        help="auto (default), mean, neutral, zero, text:CAPTION; repeat for a baseline study",
     )
     parser.add_argument(
         "--steps",
@@ -84,7 +91,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--model",
         type=Path,
-        help="textig AnnexML model, or a reference C++ AnnexML .bin (default: train/cached)",
+        help="textig AnnexML model, a reference C++ AnnexML .bin, or a scikit-learn .skops "
+        "(default: train/cached)",
     )
     parser.add_argument(
         "--word-method",
@@ -102,6 +110,29 @@ def load_data(path: Path | None) -> Dataset:
     return load_dataset(path)
 
 
+def read_model_file(path: Path, dataset: Dataset, labels_given: bool) -> Any:
+    """The model in a file; the one place a model file's kind is decided.
+
+    A skops archive is a scikit-learn model (read without pickle; a textig one carries its
+    label names, embedder and training mean); another zip is a textig AnnexML npz; anything
+    else is read as a reference C++ AnnexML ``.bin``, whose label ids the dataset names
+    (``labels_given``: the user chose that dataset).
+    """
+    from textig.annexml import AnnexML, is_reference_file, read_reference_model
+    from textig.models.sklearn import is_skops_file, load_skops
+
+    if is_skops_file(path):
+        return load_skops(path, labels=dataset.vocabulary if labels_given else None)
+    if not is_reference_file(path):
+        return AnnexML.load(path)
+    if not labels_given:
+        raise TextigError(
+            f"{path} is a reference AnnexML model, which names no labels: pass --data "
+            "with the dataset it was trained on"
+        )
+    return read_reference_model(path, dataset.vocabulary)
+
+
 def load_model(
     embedder: Embedder,
     dataset: Dataset,
@@ -109,23 +140,9 @@ def load_model(
     seed: int | None,
     labels_given: bool = True,
 ) -> Any:
-    """The model at ``path``, or one trained once on ``dataset`` (cached by the trainer).
-
-    The one place a model file's kind is decided: a textig model is an npz (zip) archive,
-    anything else is read as a reference C++ AnnexML ``.bin``, whose label ids the dataset
-    names (``labels_given``: the user chose that dataset).
-    """
+    """The model at ``path``, or one trained once on ``dataset`` (cached by the trainer)."""
     if path is not None:
-        from textig.annexml import AnnexML, is_reference_file, read_reference_model
-
-        if not is_reference_file(path):
-            return AnnexML.load(path)
-        if not labels_given:
-            raise TextigError(
-                f"{path} is a reference AnnexML model, which names no labels: pass --data "
-                "with the dataset it was trained on"
-            )
-        return read_reference_model(path, dataset.vocabulary)
+        return read_model_file(path, dataset, labels_given)
     from textig.training import train_or_load
 
     return train_or_load(embedder, dataset, params=None if seed is None else {"seed": seed})
@@ -137,11 +154,14 @@ def make_explainer(
     dataset: Dataset,
     args: argparse.Namespace,
     word_method: str = "default",
+    need_training: bool = False,
 ) -> Explainer:
     """An Explainer for one embedder with its model, as the command-line options ask.
 
-    ``embedder_spec`` None means glove, except for a reference ``.bin``, which does not say
-    which embedder made its features and so needs it named.
+    ``embedder_spec`` None means the embedder a textig skops file records, else glove, except
+    for a reference ``.bin``, which does not say which embedder made its features and so
+    needs it named. ``need_training``: embed the training split even when no baseline needs
+    it (why-not searches it for a contrast caption).
     """
     from embeddings import get_embedder
     from textig.annexml import is_reference_file
@@ -155,22 +175,27 @@ def make_explainer(
             f"{model_path} is a reference AnnexML model, which does not record its embedder: "
             "pass --embedder with the one that made its training features (e.g. glove)"
         )
-    embedder = get_embedder(embedder_spec or "glove")
+    given = args.data is not None
+    model = None if model_path is None else read_model_file(model_path, dataset, given)
+    embedder = get_embedder(embedder_spec or getattr(model, "embedder_name", None) or "glove")
     own_vocabulary = model_path is not None and args.data is None  # the demo's may not fit
     scorer = as_scorer(
-        load_model(embedder, dataset, model_path, args.seed, args.data is not None),
+        model if model is not None else load_model(embedder, dataset, None, args.seed),
         labels=None if own_vocabulary else dataset.vocabulary,
         path=str(model_path) if model_path else None,
     )
     baselines = baseline_specs(args)
     training = None
     mean_like = [b for b in baselines if needs_training_features(embedder, b)]
-    if mean_like and feature_mean(scorer) is None:
+    if need_training or (mean_like and feature_mean(scorer) is None):
         if model_path is not None and args.data is None:
-            raise TextigError(
-                f"the {mean_like[0]} baseline of {embedder.name} is the training-feature mean, "
-                "which this model file does not carry: pass --data with its training data"
+            why = (
+                "why-not searches the model's training captions"
+                if need_training
+                else f"the {mean_like[0]} baseline of {embedder.name} is the training-feature "
+                "mean, which this model file does not carry"
             )
+            raise TextigError(f"{why}: pass --data with its training data")
         training = embed_split(embedder, dataset, "train", warn_skipped=False)
     if own_vocabulary and (args.n or args.ids) and list(scorer.labels) != dataset.vocabulary:
         raise TextigError(
@@ -216,10 +241,22 @@ def baseline_specs(args: argparse.Namespace) -> list[str]:
     return list(dict.fromkeys(args.baseline or ["auto"]))
 
 
-def parse_labels(spec: str) -> str | list[str]:
-    """--labels: "topN"/"true" pass through; otherwise a list of names."""
+@dataclass(frozen=True)
+class WhyNot:
+    """--labels why-not:LABEL: explain LABEL against a caption that gets it."""
+
+    label: str
+
+
+def parse_labels(spec: str) -> str | list[str] | WhyNot:
+    """--labels: "topN"/"true" pass through; why-not:LABEL; otherwise a list of names."""
     if spec == "true" or (spec.startswith("top") and spec[3:].isdigit()):
         return spec
+    if spec.startswith(WHY_NOT):
+        label = spec[len(WHY_NOT) :].strip()
+        if not label or "," in label:
+            raise TextigError("--labels why-not:LABEL takes exactly one label")
+        return WhyNot(label)
     names = [name.strip() for name in spec.split(",") if name.strip()]
     if not names:
         raise TextigError("--labels is empty")
@@ -256,6 +293,10 @@ def check_mode(args: argparse.Namespace) -> bool:
         raise TextigError("give either a CAPTION or --n/--ids (batch mode), not both")
     if not batch and args.caption is None:
         raise TextigError("give a CAPTION to explain, or --n N / --ids ID,... for a batch")
+    if args.caption is not None:
+        from textig.caption_text import check_caption
+
+        check_caption(args.caption, "the CAPTION argument")
     return batch
 
 
@@ -292,14 +333,30 @@ def _explain_one(
 ) -> tuple[Path, Path, Any]:
     from textig.report import write_explanation
 
-    explanation = explainer.explain(
-        text,
-        labels=labels,
-        true_labels=list(known.labels) if known else None,
-        caption_id=known.id if known else None,
-    )
+    truth = {
+        "true_labels": list(known.labels) if known else None,
+        "caption_id": known.id if known else None,
+    }
+    if isinstance(labels, WhyNot):
+        reference = why_not_reference(explainer.settings.baseline)
+        explanation = explainer.why_not(text, labels.label, reference=reference, **truth)
+    else:
+        explanation = explainer.explain(text, labels=labels, **truth)
     html, data = write_explanation(explanation, out, name)
     return html, data, explanation
+
+
+def why_not_reference(baseline: Any) -> str | None:
+    """The caption why-not explains against: --baseline text:CAPTION, else None (the nearest
+    training caption that gets the label); other baselines make no sense for why-not."""
+    if isinstance(baseline, str) and baseline.startswith("text:"):
+        return baseline[5:]
+    if baseline != "auto":
+        raise TextigError(
+            "why-not explains against a caption that gets the label: name one with "
+            "--baseline text:CAPTION, or give no --baseline for the nearest training caption"
+        )
+    return None
 
 
 def _study(explainer: Explainer, args: argparse.Namespace, labels: Any, dataset: Dataset) -> int:
@@ -330,13 +387,26 @@ def run(args: argparse.Namespace) -> int:
     study = len(baseline_specs(args)) > 1
     if study and batch:
         raise TextigError("a baseline study explains one CAPTION: drop --n/--ids")
+    why_not = isinstance(labels, WhyNot)
+    if why_not and study:
+        raise TextigError("why-not explains against one caption: give at most one --baseline")
+    reference = why_not_reference(baseline_specs(args)[0]) if why_not else None
     dataset = load_data(args.data)
-    explainer = make_explainer(args.embedder, args.model, dataset, args, args.word_method)
+    explainer = make_explainer(
+        args.embedder,
+        args.model,
+        dataset,
+        args,
+        args.word_method,
+        need_training=why_not and reference is None,
+    )
     if study:
         return _study(explainer, args, labels, dataset)
     if not batch:
         known = find_caption(dataset, args.caption, [explainer])
         name = args.name or slugify(known.id if known else args.caption)
+        if why_not and not args.name:
+            name += "-why-not-" + slugify(labels.label)
         html, data, _ = _explain_one(explainer, args.caption, labels, known, args.out, name)
         print(html)
         print(data)
