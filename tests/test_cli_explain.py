@@ -356,6 +356,8 @@ def test_compare_writes_one_side_by_side_report(
         assert row["n_shared_words"] > 0
     page = html_path.read_text(encoding="utf-8")
     assert page.count('<div class="caption">') == 2 * len(left)
+    assert data["left"]["baseline"]["kind"] == data["right"]["baseline"]["kind"] == "mean"
+    assert "Both sides explain from the same baseline" in page.split("<h2>")[0]
 
 
 def test_compare_models_of_other_vocabularies_explain_their_shared_labels(
@@ -471,3 +473,83 @@ def test_fifty_iapr_captions_give_fifty_reports(
     assert all(e["error"] is None for e in entries)
     reports = {p.stem for p in out_dir.glob("*.html")} - {"index"}
     assert len(reports) == 50 == len({e["html"] for e in entries})
+
+
+def _missing_label(model: Path, text: str) -> str:
+    """A label the model gives ``text`` no score although training captions carry it."""
+    from embeddings import get_embedder
+    from textig.annexml import AnnexML
+    from textig.explain import Explainer
+
+    dataset = load_dataset(None)
+    explainer = Explainer(get_embedder("glove"), AnnexML.load(model), baseline="neutral")
+    scores = explainer.scores([text])[0]
+    carried = {label for c in dataset.train for label in c.label_ids}
+    return next(dataset.vocabulary[i] for i in sorted(carried) if scores[i] == 0)
+
+
+def test_why_not_explains_a_missing_label_against_a_caption_that_gets_it(
+    tmp_path: Path, glove_model: Path, capsys
+) -> None:
+    caption = load_dataset(None).test[0]
+    label = _missing_label(glove_model, caption.text)
+    argv = [*model_args(glove_model), "--labels", f"why-not:{label}"]
+    code, out, err = run_cli(capsys, explain(caption.text, *argv, "--out", str(tmp_path)))
+    assert code == 0, err
+    html_path, json_path = (Path(line) for line in out.split())
+    assert html_path.stem.endswith(f"-why-not-{label}")
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    [explained] = data["labels"]
+    assert explained["label"] == label and explained["score"] == 0
+    assert explained["baseline_score"] > 0  # the reference caption gets the label
+    assert data["baseline"]["kind"].startswith("text:")
+    assert data["notes"][0].startswith(f"why not {label}?")
+    assert data["settings"]["estimator"] == "exact"
+    raw = explained["attribution_sum"] - (explained["score"] - explained["baseline_score"])
+    assert abs(raw) < 1e-6 * max(1.0, explained["baseline_score"])
+    assert any(value != 0 for _, value in explained["features"])
+    assert any(w["score"] != 0 for w in explained["words"])
+    reference = "a dog on the grass"
+    named = [*argv, "--baseline", f"text:{reference}", "--name", "named"]
+    code, out, err = run_cli(capsys, explain(caption.text, *named, "--out", str(tmp_path)))
+    assert code == 0, err
+    data = json.loads((tmp_path / "named.json").read_text(encoding="utf-8"))
+    assert data["baseline"]["kind"] == f"text:{reference}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--labels", "why-not:"], "exactly one label"),
+        (["--labels", "why-not:a,b"], "exactly one label"),
+        (["--labels", "why-not:dog", "--baseline", "mean"], "text:CAPTION"),
+        (["--labels", "why-not:dog", "--baseline", "text:a", "--baseline", "mean"], "at most one"),
+    ],
+)
+def test_why_not_argument_errors(glove_model: Path, capsys, extra: list[str], message: str) -> None:
+    code, _, err = run_cli(capsys, explain("a dog", *model_args(glove_model), *extra))
+    assert code == 1 and message in err, err
+
+
+@pytest.mark.shared
+def test_why_not_from_the_command_line_on_real_data_is_complete(
+    tmp_path: Path, iapr_glove, iapr_dir: Path, capsys
+) -> None:
+    _, dataset, model, _ = iapr_glove
+    path = tmp_path / "iapr.npz"
+    model.save(path)
+    caption = dataset.test[3]
+    argv = ["--model", str(path), "--data", str(iapr_dir), "--method", "exact"]
+    code, out, err = run_cli(
+        capsys, explain(caption.text, *argv, "--labels", "why-not:snow", "--out", str(tmp_path))
+    )
+    assert code == 0, err
+    data = json.loads(Path(out.split()[1]).read_text(encoding="utf-8"))
+    [label] = data["labels"]
+    assert label["label"] == "snow" and label["score"] == 0 < label["baseline_score"]
+    assert "snow" not in caption.labels
+    assert label["completeness_error"] < 1e-6
+    raw = label["attribution_sum"] - (label["score"] - label["baseline_score"])
+    assert abs(raw) < 1e-6 * label["baseline_score"]
+    assert any(value != 0 for _, value in label["features"])
+    assert any(w["score"] != 0 for w in label["words"])

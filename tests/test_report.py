@@ -65,9 +65,17 @@ def test_words_are_coloured_on_the_original_characters() -> None:
         assert float(title.split()[0]) == pytest.approx(word.score, rel=1e-5)
         colour = "transparent" if word.score == 0 else "33, 102, 172" if word.score > 0 else "178"
         assert colour in style
-    # the coloured caption reproduces the original text exactly
+    # the coloured caption reproduces the original text exactly, each scored word followed
+    # by its score in print
     block = re.search(r'<div class="caption">(.*?)</div>', page, flags=re.S).group(1)
-    assert html.unescape(re.sub(r"<[^>]+>", "", block)) == HOSTILE
+    shown = re.findall(r'>([^<]*)</span><sup class="ws">([^<]+)</sup>', block)
+    scored = [w for w in words if w.score != 0]
+    assert [(html.unescape(t), float(v)) for t, v in shown] == [
+        (w.text, pytest.approx(w.score, rel=1e-2)) for w in scored
+    ]
+    assert scored
+    text = re.sub(r'<sup class="ws">[^<]*</sup>', "", block)
+    assert html.unescape(re.sub(r"<[^>]+>", "", text)) == HOSTILE
 
 
 def test_caption_segments_cover_text_and_skip_overlaps() -> None:
@@ -91,7 +99,7 @@ def test_bar_chart_geometry() -> None:
     positive, negative, zero = chart.bars
     assert positive.x == chart.centre and positive.width == pytest.approx(2 * negative.width)
     assert negative.x + negative.width == pytest.approx(chart.centre)
-    assert zero.width == 0 and positive.name == "f4"
+    assert zero.width == 0 and positive.name == "dim 4"
     assert chart.height == 3 * (positive.height + 6)
 
 
@@ -162,4 +170,20 @@ def test_comparison_agreement_and_page() -> None:
     assert word_agreement(left.labels[0], left.labels[0]).spearman == pytest.approx(1.0)
     page = render_comparison(comparison)
     assert external_references(page) == [] and page.count('<div class="caption">') == 2
+    top = page.split("<h2>")[0]  # the different baselines are said before anything else
+    assert "different baselines" in top and "text:cat sleeps" in top
+    assert "fewer than 8 words" in page  # rho over 4 words carries its caveat
+    assert render_comparison(compare(left, left)).count("different baselines") == 0
     assert json.loads(json.dumps(comparison.to_dict()))["agreement"][0]["label"] == "cat"
+
+
+def test_notebooks_show_the_report_itself() -> None:
+    explanation = explain(labels=["dog", "cat"])
+    cell = explanation._repr_html_()
+    assert cell.startswith("<iframe srcdoc=") and "<script" not in cell.lower()
+    srcdoc = re.search(r'srcdoc="([^"]*)"', cell).group(1)
+    assert html.unescape(srcdoc) == render_explanation(explanation)
+    assert 'sandbox="allow-same-origin"' in cell  # no script runs inside the frame
+    comparison = compare(explanation, explanation)
+    srcdoc = re.search(r'srcdoc="([^"]*)"', comparison._repr_html_()).group(1)
+    assert html.unescape(srcdoc) == render_comparison(comparison)

@@ -236,7 +236,7 @@ class Explainer:
             caption=text,
             caption_id=caption_id,
             embedder={k: getattr(self.embedder, k) for k in ("name", "identity", "dim")},
-            model=self.scorer.describe(),
+            model=self._model_info(),
             baseline=self._baseline_info(baseline, scores[1]),
             settings=self._settings(ig),
             labels=[
@@ -248,6 +248,13 @@ class Explainer:
             timings={k: round(v, 6) for k, v in clock.items()},
             notes=_notes(caught),
         )
+
+    def _model_info(self) -> dict[str, Any]:
+        """The model's description, with the highest score it can give (vote models) so
+        reports can show a score as a share of it."""
+        info = self.scorer.describe()
+        top = getattr(self.scorer, "max_score", None)
+        return info if top is None else {**info, "max_score": float(top)}
 
     def _encode(self, text: str) -> np.ndarray:
         return np.asarray(self.embedder.encode([text])[0], dtype=np.float64)

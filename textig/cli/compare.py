@@ -1,6 +1,8 @@
 """`textig compare`: two embedders (each with its own model) explain the same caption side by side.
 
-Both sides explain the same labels: for topN, the union of each side's top N. Batch mode
+Both sides explain the same labels (for topN, the union of each side's top N) from the same
+baseline: the training-caption mean unless --baseline says otherwise (auto would give each
+embedder its own, e.g. SBERT's masked caption against GloVe's mean). Batch mode
 (--n/--ids) writes one comparison per caption and an index; corpus-level figures (faithfulness
 tables) are added by `textig evaluate` through ``Comparison.corpus``.
 """
@@ -25,6 +27,8 @@ from textig.cli.explain import (
 )
 from textig.errors import TextigError
 
+COMMON_BASELINE = "mean"  # the one baseline every embedder has: both sides answer one question
+
 if TYPE_CHECKING:
     from textig.data import Caption
     from textig.explain import Explainer
@@ -38,7 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare",
         help="compare two embedders' explanations of a caption (one HTML report)",
         description="Explain a caption with two embedders, each with its own model, and show "
-        "their predictions, word colourings and word-rank agreement side by side.",
+        "their predictions, word colourings and word-rank agreement side by side. Both sides "
+        f"use the same baseline ({COMMON_BASELINE}, the training-caption mean) unless "
+        "--baseline names another (auto: each embedder's own).",
     )
     add_common_arguments(parser)
     parser.add_argument("--embedders", default="glove,sbert", help="two specs, comma-separated")
@@ -95,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     from textig.report import IndexEntry, report_name
 
     batch = check_mode(args)
+    args.baseline = args.baseline or [COMMON_BASELINE]
     if len(baseline_specs(args)) > 1:
         raise TextigError("compare takes one --baseline (a baseline study is `textig explain`)")
     specs = _embedder_specs(args.embedders)

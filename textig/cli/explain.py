@@ -23,11 +23,14 @@ if TYPE_CHECKING:
     from textig.report import IndexEntry
 
 DEFAULT_OUT = Path("textig-reports")
+WHY_NOT = "why-not:"
 
 _EPILOG = """\
 Without --model, a model is trained once on --data (default: the bundled demo corpus) and
 cached. LABELS: topN (the N best-scoring labels, default top5), "true" (the caption's labels
-in the dataset), or a comma-separated list of label names (any label, predicted or not).
+in the dataset), a comma-separated list of label names (any label, predicted or not), or
+why-not:LABEL (why the caption does not get LABEL: explained against the nearest training
+caption the model gives LABEL, or against --baseline text:CAPTION).
 BASELINE: auto (GloVe: training mean; SBERT: the caption with its content words masked), mean,
 neutral, text:CAPTION. Several --baseline options make a baseline study: one report explaining
 the same labels from each baseline side by side. Batch mode (no CAPTION, with --n or --ids)
@@ -39,7 +42,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Options `explain` and `compare` share."""
     parser.add_argument("caption", nargs="?", help="the caption to explain (omit for batch mode)")
     parser.add_argument("--data", type=Path, help="data folder (default: bundled demo corpus)")
-    parser.add_argument("--labels", default="top5", help="topN, true, or LABEL,LABEL,...")
+    parser.add_argument(
+        "--labels", default="top5", help="topN, true, LABEL,LABEL,..., or why-not:LABEL"
+    )
     parser.add_argument(
         "--baseline",
         action="append",
@@ -143,11 +148,13 @@ def make_explainer(
     dataset: Dataset,
     args: argparse.Namespace,
     word_method: str = "default",
+    need_training: bool = False,
 ) -> Explainer:
     """An Explainer for one embedder with its model, as the command-line options ask.
 
     ``embedder_spec`` None means glove, except for a reference ``.bin``, which does not say
-    which embedder made its features and so needs it named.
+    which embedder made its features and so needs it named. ``need_training``: embed the
+    training split even when no baseline needs it (why-not searches it for a contrast caption).
     """
     from embeddings import get_embedder
     from textig.annexml import is_reference_file
@@ -171,12 +178,15 @@ def make_explainer(
     baselines = baseline_specs(args)
     training = None
     mean_like = [b for b in baselines if needs_training_features(embedder, b)]
-    if mean_like and feature_mean(scorer) is None:
+    if need_training or (mean_like and feature_mean(scorer) is None):
         if model_path is not None and args.data is None:
-            raise TextigError(
-                f"the {mean_like[0]} baseline of {embedder.name} is the training-feature mean, "
-                "which this model file does not carry: pass --data with its training data"
+            why = (
+                "why-not searches the model's training captions"
+                if need_training
+                else f"the {mean_like[0]} baseline of {embedder.name} is the training-feature "
+                "mean, which this model file does not carry"
             )
+            raise TextigError(f"{why}: pass --data with its training data")
         training = embed_split(embedder, dataset, "train", warn_skipped=False)
     if own_vocabulary and (args.n or args.ids) and list(scorer.labels) != dataset.vocabulary:
         raise TextigError(
@@ -222,10 +232,22 @@ def baseline_specs(args: argparse.Namespace) -> list[str]:
     return list(dict.fromkeys(args.baseline or ["auto"]))
 
 
-def parse_labels(spec: str) -> str | list[str]:
-    """--labels: "topN"/"true" pass through; otherwise a list of names."""
+@dataclass(frozen=True)
+class WhyNot:
+    """--labels why-not:LABEL: explain LABEL against a caption that gets it."""
+
+    label: str
+
+
+def parse_labels(spec: str) -> str | list[str] | WhyNot:
+    """--labels: "topN"/"true" pass through; why-not:LABEL; otherwise a list of names."""
     if spec == "true" or (spec.startswith("top") and spec[3:].isdigit()):
         return spec
+    if spec.startswith(WHY_NOT):
+        label = spec[len(WHY_NOT) :].strip()
+        if not label or "," in label:
+            raise TextigError("--labels why-not:LABEL takes exactly one label")
+        return WhyNot(label)
     names = [name.strip() for name in spec.split(",") if name.strip()]
     if not names:
         raise TextigError("--labels is empty")
@@ -380,14 +402,30 @@ def _explain_one(
 ) -> tuple[Path, Path, Any]:
     from textig.report import write_explanation
 
-    explanation = explainer.explain(
-        text,
-        labels=labels,
-        true_labels=list(known.labels) if known else None,
-        caption_id=known.id if known else None,
-    )
+    truth = {
+        "true_labels": list(known.labels) if known else None,
+        "caption_id": known.id if known else None,
+    }
+    if isinstance(labels, WhyNot):
+        reference = why_not_reference(explainer.settings.baseline)
+        explanation = explainer.why_not(text, labels.label, reference=reference, **truth)
+    else:
+        explanation = explainer.explain(text, labels=labels, **truth)
     html, data = write_explanation(explanation, out, name)
     return html, data, explanation
+
+
+def why_not_reference(baseline: Any) -> str | None:
+    """The caption why-not explains against: --baseline text:CAPTION, else None (the nearest
+    training caption that gets the label); other baselines make no sense for why-not."""
+    if isinstance(baseline, str) and baseline.startswith("text:"):
+        return baseline[5:]
+    if baseline != "auto":
+        raise TextigError(
+            "why-not explains against a caption that gets the label: name one with "
+            "--baseline text:CAPTION, or give no --baseline for the nearest training caption"
+        )
+    return None
 
 
 def _study(explainer: Explainer, args: argparse.Namespace, labels: Any, dataset: Dataset) -> int:
@@ -411,20 +449,33 @@ def _study(explainer: Explainer, args: argparse.Namespace, labels: Any, dataset:
 
 def run(args: argparse.Namespace) -> int:
     """Explain the caption (or the batch) and print the written paths."""
-    from textig.report import IndexEntry, report_name
+    from textig.report import IndexEntry, report_name, slugify
 
     batch = check_mode(args)
     labels = parse_labels(args.labels)
     study = len(baseline_specs(args)) > 1
     if study and batch:
         raise UsageError("a baseline study explains one CAPTION: drop --n/--ids/--captions")
+    why_not = isinstance(labels, WhyNot)
+    if why_not and study:
+        raise TextigError("why-not explains against one caption: give at most one --baseline")
+    reference = why_not_reference(baseline_specs(args)[0]) if why_not else None
     dataset = load_data(args.data)
-    explainer = make_explainer(args.embedder, args.model, dataset, args, args.word_method)
+    explainer = make_explainer(
+        args.embedder,
+        args.model,
+        dataset,
+        args,
+        args.word_method,
+        need_training=why_not and reference is None,
+    )
     if study:
         return _study(explainer, args, labels, dataset)
     if not batch:
         known = find_caption(dataset, args.caption, [explainer])
         name = args.name or report_name(known.id if known else None, args.caption)
+        if why_not and not args.name:
+            name += "-why-not-" + slugify(labels.label)
         html, data, _ = _explain_one(explainer, args.caption, labels, known, args.out, name)
         print(html)
         print(data)

@@ -17,6 +17,7 @@ from textig.errors import TextigError
 from textig.explanation import Explanation, LabelExplanation
 
 MIN_SHARED_WORDS = 3
+RELIABLE_WORDS = 8  # below this many shared words a rank correlation says little
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,12 @@ class Comparison:
     right: Explanation
     agreement: list[LabelAgreement]
     corpus: dict[str, Any] = field(default_factory=dict)  # hook for corpus-level tables
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the HTML report itself."""
+        from textig.report.render import notebook_html, render_comparison
+
+        return notebook_html(render_comparison(self))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: both explanations and the agreement per label."""

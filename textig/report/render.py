@@ -7,6 +7,7 @@ or neither does.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -15,10 +16,10 @@ from statistics import fmean
 from typing import Any
 
 from textig import __version__
-from textig.baseline_study import BaselineStudy
+from textig.baseline_study import BaselineStudy, sign_flips
 from textig.explanation import Explanation, LabelExplanation
-from textig.report.colors import NEGATIVE, POSITIVE, caption_segments
-from textig.report.compare import Comparison
+from textig.report.colors import NEGATIVE, POSITIVE, caption_segments, mark_flips, scale_of
+from textig.report.compare import RELIABLE_WORDS, Comparison
 from textig.report.files import write_unit
 from textig.report.svg import bar_chart
 from textig.report.templates import environment
@@ -127,20 +128,79 @@ def index_summary(entries: Sequence[IndexEntry], title: str) -> dict[str, Any]:
     }
 
 
-def _label_view(label: LabelExplanation, text: str) -> dict[str, Any]:
-    limit = max((abs(v) for _, v in [*label.features, *label.gradient_x_input]), default=0.0)
+def report_scale(explanations: Sequence[Explanation]) -> float:
+    """The one colour scale of a report: the largest |word score| of any label it shows."""
+    return max((scale_of(label.words) for e in explanations for label in e.labels), default=0.0)
+
+
+def shows_gradient_x_input(explanation: Explanation) -> bool:
+    """Whether gradient times input says anything here: not for a model whose scores are step
+    functions (exact IG runs on path jumps), where the gradient is zero almost everywhere."""
+    return explanation.settings.get("estimator") != "exact"
+
+
+def _label_view(label: LabelExplanation, e: Explanation, scale: float) -> dict[str, Any]:
+    gxi = label.gradient_x_input if shows_gradient_x_input(e) else []
+    limit = max((abs(v) for _, v in [*label.features, *gxi]), default=0.0)
     return {
         "item": label,
-        "segments": caption_segments(text, label.words),
+        "segments": caption_segments(e.caption, label.words, scale),
         "ig_chart": bar_chart(label.features, limit),
-        "gxi_chart": bar_chart(label.gradient_x_input, limit),
+        "gxi_chart": bar_chart(gxi, limit) if gxi else None,
         "strongest": label.features[0] if label.features else None,
+        "phrase": baseline_phrase(e.baseline["kind"]),
     }
 
 
-def explanation_view(explanation: Explanation) -> dict[str, Any]:
-    """Template context of one explanation."""
-    labels = [_label_view(label, explanation.caption) for label in explanation.labels]
+def baseline_phrase(kind: str) -> str:
+    """What a baseline kind means, in a reader's words."""
+    if kind.startswith("text:"):
+        return f"the caption “{kind[5:]}”"
+    return {
+        "mean": "the mean feature vector of the model's training captions",
+        "neutral": "this caption with its content words masked",
+        "array": "a feature vector given by the caller",
+    }.get(kind, kind)
+
+
+def settings_rows(e: Explanation) -> list[tuple[str, str]]:
+    """The settings that ran, as (name, what it means) rows; the JSON keeps the raw values."""
+    s = e.settings
+    method = s.get("estimator") or s.get("method")
+    if method == "exact":
+        how = (
+            f"exact: the score's {s.get('path_jumps')} jumps along the path, each split over "
+            f"the features ({s.get('n_evaluations')} model evaluations)"
+        )
+    else:
+        how = (
+            f"{method}: {s.get('quadrature')} rule, {s.get('steps_used')} path points "
+            f"(started from {s.get('steps')}), {s.get('n_evaluations')} model evaluations"
+        )
+    words = s.get("word_method")
+    rule = (
+        "word scores add up to Σ features"
+        if s.get("word_sum_rule")
+        else "no sum rule: word scores need not add up to Σ features"
+    )
+    rows = [
+        ("IG method", how),
+        ("baseline", f"{e.baseline['kind']}: {baseline_phrase(e.baseline['kind'])}"),
+        ("word method", f"{words} ({rule})"),
+    ]
+    if s.get("word_steps") is not None:
+        rows.append(("word IG path points", str(s["word_steps"])))
+    rows.append(("scores explained", str(s.get("scores"))))
+    rows.append(("features listed per label", str(s.get("top_features"))))
+    if method == "estimate":
+        rows.append(("seed", str(s.get("seed"))))
+    return rows
+
+
+def explanation_view(explanation: Explanation, scale: float | None = None) -> dict[str, Any]:
+    """Template context of one explanation (``scale``: the colour scale of the whole report)."""
+    scale = report_scale([explanation]) if scale is None else scale
+    labels = [_label_view(label, explanation, scale) for label in explanation.labels]
     by_strength = sorted(
         (view for view in labels if view["strongest"]),
         key=lambda view: -abs(view["strongest"][1]),
@@ -153,6 +213,9 @@ def explanation_view(explanation: Explanation) -> dict[str, Any]:
         "by_strength": by_strength,
         "true_set": set(explanation.true_labels or []),
         "missed": missed,
+        "scale": scale,
+        "max_score": explanation.model.get("max_score"),
+        "settings": settings_rows(explanation),
     }
 
 
@@ -172,45 +235,85 @@ def render_comparison(comparison: Comparison) -> str:
     """Side-by-side report of two embedders' explanations of one caption."""
     agreement = {a.label: a for a in comparison.agreement}
     right = {label.label: label for label in comparison.right.labels}
+    scale = report_scale([comparison.left, comparison.right])
     shared = [
         {
             "label": label.label,
             "agreement": agreement[label.label],
-            "left": _label_view(label, comparison.left.caption),
-            "right": _label_view(right[label.label], comparison.left.caption),
+            "left": _label_view(label, comparison.left, scale),
+            "right": _label_view(right[label.label], comparison.right, scale),
         }
         for label in comparison.left.labels
         if label.label in right
     ]
+    kinds = [comparison.left.baseline["kind"], comparison.right.baseline["kind"]]
     return _render(
         "compare.html.j2",
         c=comparison,
-        sides=[explanation_view(comparison.left), explanation_view(comparison.right)],
+        sides=[explanation_view(e, scale) for e in (comparison.left, comparison.right)],
         shared=shared,
+        scale=scale,
+        same_baseline=kinds[0] == kinds[1],
+        baseline_phrases=[baseline_phrase(k) for k in kinds],
+        min_words=RELIABLE_WORDS,
     )
 
 
 def render_baseline_study(study: BaselineStudy) -> str:
     """One caption explained from several baselines: a row per label, a caption per baseline."""
     first = study.explanations[0]
+    scale = report_scale(study.explanations)
+    flipped = study.sign_flips()
     rows = []
     for row, label in enumerate(first.labels):
         views = [
-            {**_label_view(e.labels[row], study.caption), "baseline": e.baseline["kind"]}
+            {
+                **_label_view(e.labels[row], e, scale),
+                "baseline": e.baseline["kind"],
+            }
             for e in study.explanations
         ]
+        flips = sign_flips([e.labels[row] for e in study.explanations])
+        for view in views:
+            view["segments"] = mark_flips(view["segments"], flips)
         rows.append(
-            {"label": label.label, "score": label.score, "true": label.true, "views": views}
+            {
+                "label": label.label,
+                "score": label.score,
+                "true": label.true,
+                "views": views,
+                "flips": flipped[label.label],
+            }
         )
     notes = list(dict.fromkeys(n for e in study.explanations for n in e.notes))
     total = sum(e.timings.get("total", 0.0) for e in study.explanations)
-    return _render("baselines.html.j2", s=study, rows=rows, notes=notes, total_time=total)
+    return _render(
+        "baselines.html.j2",
+        s=study,
+        rows=rows,
+        notes=notes,
+        total_time=total,
+        scale=scale,
+        max_score=first.model.get("max_score"),
+        settings=settings_rows(first),
+    )
 
 
 def render_index(entries: Sequence[IndexEntry], title: str) -> str:
     """An index page linking every report of a batch, with each caption's predictions."""
     summary = index_summary(entries, title)
     return _render("index.html.j2", entries=list(entries), title=title, summary=summary)
+
+
+def notebook_html(page: str, height: int = 900) -> str:
+    """A report page for a notebook cell: in an iframe, so its styles stay inside it and the
+    notebook's stay out; the page is escaped into ``srcdoc`` (it stays inert text until the
+    browser parses it as the frame's own document)."""
+    fit = "this.style.height=(this.contentDocument.body.scrollHeight+40)+'px'"
+    return (
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width: 100%; border: 0; '
+        f'height: {height}px" sandbox="allow-same-origin" onload="{fit}"></iframe>'
+    )
 
 
 def write_explanation(explanation: Explanation, out_dir: Path, name: str) -> tuple[Path, Path]:
