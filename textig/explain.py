@@ -19,7 +19,12 @@ from typing import Any
 import numpy as np
 
 from embeddings.base import Embedder, WordScore
-from textig.attribution import IGResult, gradient_x_input, integrated_gradients
+from textig.attribution import (
+    IGResult,
+    gradient_x_input,
+    integrated_gradients,
+    is_scale_invariant,
+)
 from textig.attribution.exact import exact_integrated_gradients
 from textig.baselines import caption_baseline, usable_rows
 from textig.errors import TextigError
@@ -70,6 +75,15 @@ def resolve_method(method: str, scorer: Scorer) -> str:
     return method
 
 
+def scale_invariant(scorer: Scorer) -> bool:
+    """Whether the scorer ignores its input's scale: declared, else probed on a fixed point."""
+    declared = getattr(scorer, "scale_invariant", None)
+    if declared is not None:
+        return bool(declared)
+    probe = np.random.default_rng(0).normal(size=scorer.dim)
+    return is_scale_invariant(scorer, probe)
+
+
 class Explainer:
     """Explains captions for one (embedder, model) pair.
 
@@ -111,6 +125,7 @@ class Explainer:
             settings.baseline,
             embedder,
             training_features if training_features is not None else _as_row(mean),
+            scale_invariant=scale_invariant(self.scorer),
         )
 
     def with_baseline(self, baseline: str | np.ndarray) -> Explainer:

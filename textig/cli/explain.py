@@ -32,8 +32,9 @@ in the dataset), a comma-separated list of label names (any label, predicted or 
 why-not:LABEL (why the caption does not get LABEL: explained against the nearest training
 caption the model gives LABEL, or against --baseline text:CAPTION).
 BASELINE: auto (GloVe: training mean; SBERT: the caption with its content words masked), mean,
-neutral, text:CAPTION. Several --baseline options make a baseline study: one report explaining
-the same labels from each baseline side by side. Batch mode (no CAPTION, with --n or --ids)
+neutral, zero (not for AnnexML, which normalises its input), text:CAPTION. Several --baseline
+options make a baseline study: one report explaining the same labels from each baseline side by
+side. Batch mode (no CAPTION, with --n or --ids)
 explains dataset captions and writes an index.html linking every report.
 """
 
@@ -48,7 +49,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--baseline",
         action="append",
-        help="auto (default), mean, neutral, text:CAPTION; explain repeats it for a baseline study",
+        help="auto (default), mean, neutral, zero, text:CAPTION; repeat for a baseline study",
     )
     parser.add_argument(
         "--steps",
@@ -95,7 +96,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--model",
         type=Path,
-        help="textig AnnexML model, or a reference C++ AnnexML .bin (default: train/cached)",
+        help="textig AnnexML model, a reference C++ AnnexML .bin, or a scikit-learn .skops "
+        "(default: train/cached)",
     )
     parser.add_argument(
         "--word-method",
@@ -113,6 +115,29 @@ def load_data(path: Path | None) -> Dataset:
     return load_dataset(path)
 
 
+def read_model_file(path: Path, dataset: Dataset, labels_given: bool) -> Any:
+    """The model in a file; the one place a model file's kind is decided.
+
+    A skops archive is a scikit-learn model (read without pickle; a textig one carries its
+    label names, embedder and training mean); another zip is a textig AnnexML npz; anything
+    else is read as a reference C++ AnnexML ``.bin``, whose label ids the dataset names
+    (``labels_given``: the user chose that dataset).
+    """
+    from textig.annexml import AnnexML, is_reference_file, read_reference_model
+    from textig.models.sklearn import is_skops_file, load_skops
+
+    if is_skops_file(path):
+        return load_skops(path, labels=dataset.vocabulary if labels_given else None)
+    if not is_reference_file(path):
+        return AnnexML.load(path)
+    if not labels_given:
+        raise TextigError(
+            f"{path} is a reference AnnexML model, which names no labels: pass --data "
+            "with the dataset it was trained on"
+        )
+    return read_reference_model(path, dataset.vocabulary)
+
+
 def load_model(
     embedder: Embedder,
     dataset: Dataset,
@@ -120,23 +145,9 @@ def load_model(
     seed: int | None,
     labels_given: bool = True,
 ) -> Any:
-    """The model at ``path``, or one trained once on ``dataset`` (cached by the trainer).
-
-    The one place a model file's kind is decided: a textig model is an npz (zip) archive,
-    anything else is read as a reference C++ AnnexML ``.bin``, whose label ids the dataset
-    names (``labels_given``: the user chose that dataset).
-    """
+    """The model at ``path``, or one trained once on ``dataset`` (cached by the trainer)."""
     if path is not None:
-        from textig.annexml import AnnexML, is_reference_file, read_reference_model
-
-        if not is_reference_file(path):
-            return AnnexML.load(path)
-        if not labels_given:
-            raise TextigError(
-                f"{path} is a reference AnnexML model, which names no labels: pass --data "
-                "with the dataset it was trained on"
-            )
-        return read_reference_model(path, dataset.vocabulary)
+        return read_model_file(path, dataset, labels_given)
     from textig.training import train_or_load
 
     return train_or_load(embedder, dataset, params=None if seed is None else {"seed": seed})
@@ -152,9 +163,10 @@ def make_explainer(
 ) -> Explainer:
     """An Explainer for one embedder with its model, as the command-line options ask.
 
-    ``embedder_spec`` None means glove, except for a reference ``.bin``, which does not say
-    which embedder made its features and so needs it named. ``need_training``: embed the
-    training split even when no baseline needs it (why-not searches it for a contrast caption).
+    ``embedder_spec`` None means the embedder a textig skops file records, else glove, except
+    for a reference ``.bin``, which does not say which embedder made its features and so
+    needs it named. ``need_training``: embed the training split even when no baseline needs
+    it (why-not searches it for a contrast caption).
     """
     from embeddings import get_embedder
     from textig.annexml import is_reference_file
@@ -168,10 +180,12 @@ def make_explainer(
             f"{model_path} is a reference AnnexML model, which does not record its embedder: "
             "pass --embedder with the one that made its training features (e.g. glove)"
         )
-    embedder = get_embedder(embedder_spec or "glove")
+    given = args.data is not None
+    model = None if model_path is None else read_model_file(model_path, dataset, given)
+    embedder = get_embedder(embedder_spec or getattr(model, "embedder_name", None) or "glove")
     own_vocabulary = model_path is not None and args.data is None  # the demo's may not fit
     scorer = as_scorer(
-        load_model(embedder, dataset, model_path, args.seed, args.data is not None),
+        model if model is not None else load_model(embedder, dataset, None, args.seed),
         labels=None if own_vocabulary else dataset.vocabulary,
         path=str(model_path) if model_path else None,
     )
