@@ -21,6 +21,7 @@ from embeddings.base import Embedder, Token, WordScore
 from embeddings.glove_files import convert_text_vectors, read_vocabulary
 from embeddings.spacy_tokens import english_tokenizer
 from embeddings.stopwords import english_stopwords
+from embeddings.text import controls_as_spaces
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class GloveEmbedder(Embedder):
         """Alphabetic tokens of the caption, classified as content word, stopword or OOV."""
         stopwords = english_stopwords()
         words = []
-        for tok in english_tokenizer()(text):
+        for tok in english_tokenizer()(controls_as_spaces(text)):
             if not tok.is_alpha:
                 continue
             lower = tok.text.lower()

@@ -116,3 +116,21 @@ def test_caption_00_26_lists_the_neighbours_that_carry_palm(iapr_glove) -> None:
         assert "palm" in n["labels"] and n["text"] == texts[n["caption_id"]]
     section = _sections(render_explanation(explanation))[0]
     assert f"carry <strong>palm</strong>; their contributions add up to {palm.score:.4g}" in section
+
+
+def test_a_label_nothing_moved_says_so_instead_of_empty_panels(demo) -> None:
+    text = "a palm tree on a sandy beach"
+    at_x = demo.scores([text])[0]
+    at_baseline = demo.scorer(demo.baseline_for(text)[None])[0]
+    zero = [
+        name for name, a, b in zip(demo.vocabulary, at_x, at_baseline, strict=True) if a == b == 0
+    ][:40]
+    # a path can cross votes for a label and give them back (features that sum to 0): skip those
+    labels = demo.explain(text, labels=zero).labels
+    flat = next(label.label for label in labels if not label.features)
+    explanation = demo.explain(text, labels=["palm", flat])
+    palm, nothing = _sections(render_explanation(explanation))
+    assert '<div class="caption">' in palm and "Nothing moved" not in palm
+    assert "Nothing moved" in nothing and f"why-not:{flat}" in nothing
+    assert "None of the caption's neighbours carries" in nothing
+    assert '<div class="caption">' not in nothing and "<svg" not in nothing

@@ -14,7 +14,8 @@ pytest.importorskip("httpx")
 
 from starlette.testclient import TestClient
 
-from textig.explain import MAX_CAPTION_CHARS, Explainer
+from textig.explain import Explainer
+from textig.limits import MAX_CAPTION_CHARS
 from textig.report import render_explanation
 from textig.serve import MAX_LABELS, Explorer, create_app
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.base import Embedder, WordScore
+from embeddings.text import controls_as_spaces
 from textig.attribution import (
     IGResult,
     gradient_x_input,
@@ -27,6 +28,7 @@ from textig.attribution import (
 )
 from textig.attribution.exact import exact_integrated_gradients
 from textig.baselines import caption_baseline, usable_rows
+from textig.caption_text import check_caption
 from textig.errors import TextigError
 from textig.explanation import Explanation, LabelExplanation
 from textig.models import (
@@ -41,8 +43,6 @@ from textig.models import (
 )
 from textig.ranking import rank_labels
 from textig.settings import DEFAULTS, ExplainSettings
-
-MAX_CAPTION_CHARS = 5000
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -232,7 +232,7 @@ class Explainer:
         caption_id: str | None = None,
     ) -> Explanation:
         """Explain ``labels`` ("topN", "true", or names/ids, predicted or not) for one caption."""
-        _check_text(text)
+        text = _check_text(text)
         clock: dict[str, float] = {}
         started = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
@@ -472,10 +472,10 @@ def _timed(clock: dict[str, float], name: str, work: Callable[[], Any]) -> Any:
     return result
 
 
-def _check_text(text: str) -> None:
-    if not isinstance(text, str) or not text.strip():
+def _check_text(text: str) -> str:
+    """The caption as explained: valid, within the cap, control characters as spaces (they
+    separate words, and never reach a report)."""
+    text = controls_as_spaces(check_caption(text))
+    if not text.strip():
         raise TextigError("the caption is empty: nothing to explain")
-    if len(text) > MAX_CAPTION_CHARS:
-        raise TextigError(
-            f"the caption has {len(text)} characters; textig explains at most {MAX_CAPTION_CHARS}"
-        )
+    return text

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from embeddings.assets import cache_dir
+from embeddings.text import controls_as_spaces
 from textig._utils import atomic_open
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def features_cache_path(identity: str, checksum: str, split: str) -> Path:
 
 
 def _compute(embedder: Embedder, texts: list[str], ids: list[str], progress: bool) -> SplitFeatures:
+    texts = [controls_as_spaces(text) for text in texts]  # as Explainer.explain sees them
     reasons = [embedder.unusable_reason(text) for text in texts]
     valid = np.array([reason is None for reason in reasons], dtype=bool)
     X = np.zeros((len(texts), embedder.dim), dtype=np.float32)

@@ -31,9 +31,9 @@ def nesting_depth(text: str) -> int:
 def loads(text: str, *, max_depth: int = MAX_JSON_DEPTH, max_chars: int = MAX_LINE_CHARS) -> Any:
     """Parse ``text``; ValueError (with the reason) when it is too long, too deep or invalid."""
     if len(text) > max_chars:
-        raise ValueError(f"{len(text)} characters, more than the {max_chars} allowed")
+        raise ValueError(f"{len(text)} characters of JSON, more than the {max_chars} allowed")
     if (depth := nesting_depth(text)) > max_depth:
-        raise ValueError(f"nested {depth} deep, more than the {max_depth} allowed")
+        raise ValueError(f"JSON nested {depth} deep, more than the {max_depth} allowed")
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from textig.errors import TextigError
-from textig.explain import MAX_CAPTION_CHARS, Explainer, shared_labels
+from textig.explain import Explainer, shared_labels
 from textig.explanation import Explanation
+from textig.limits import MAX_CAPTION_CHARS
 
 MAX_LABEL_CHARS = 1000  # the --labels text of one request
 MAX_LABELS = 20  # labels (or top N) one request may explain

@@ -309,6 +309,8 @@ def read_captions(path: str) -> list[BatchItem]:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as error:
         raise TextigError(f"cannot read --captions {path}: {error.strerror or error}") from None
+    from textig.caption_text import caption_problem
+
     where = "stdin" if path == "-" else path
     items = []
     for number, line in enumerate(raw.split(b"\n"), start=1):
@@ -320,7 +322,9 @@ def read_captions(path: str) -> list[BatchItem]:
             items.append(BatchItem(text, line=number, error=reason))
             continue
         if text.strip():
-            items.append(BatchItem(text, line=number))
+            problem = caption_problem(text)
+            error = None if problem is None else f"{where}:{number}: {problem}"
+            items.append(BatchItem(text, line=number, error=error))
     if not items:
         raise TextigError(f"--captions {where} holds no caption (one caption per line)")
     return items
@@ -366,6 +370,10 @@ def check_mode(args: argparse.Namespace) -> bool:
         from textig.report import check_name
 
         check_name(args.name)
+    if args.caption is not None:
+        from textig.caption_text import check_caption
+
+        check_caption(args.caption, "the CAPTION argument")
     return batch
 
 

@@ -149,6 +149,8 @@ def _label_view(label: LabelExplanation, e: Explanation, scale: float) -> dict[s
         "gxi_chart": bar_chart(gxi, limit) if gxi else None,
         "strongest": label.features[0] if label.features else None,
         "phrase": baseline_phrase(e.baseline["kind"]),
+        # nothing to show: no feature and no word moved the score
+        "flat": not label.features and not any(w.score for w in label.words),
     }
 
 
