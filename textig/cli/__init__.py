@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from textig import __version__
 from textig.errors import TextigError, UsageError
 
-_SUBCOMMANDS = ("data", "embed", "train", "evaluate", "explain", "compare", "serve")
+_SUBCOMMANDS = ("data", "embed", "train", "evaluate", "explain", "compare", "serve", "corpus")
 
 
 def build_parser() -> argparse.ArgumentParser:
