@@ -194,7 +194,8 @@ def _check_members(archive: NpzReader, header: _Header) -> None:
 
 
 def _floats(archive: NpzReader, name: str, shape: tuple[int | None, ...], limit: int) -> np.ndarray:
-    values = archive.read(name, "f", shape, limit).astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # beyond float32's range -> inf, refused below
+        values = archive.read(name, "f", shape, limit).astype(np.float32, copy=False)
     if not np.isfinite(values).all():
         raise archive.fail(f"member {name!r} holds NaN or infinite values")
     return values
