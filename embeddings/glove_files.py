@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from embeddings._files import atomic_open, atomic_write_text
 from embeddings.assets import cache_dir
-from textig._utils import atomic_open, atomic_write_text
 from textig.errors import TextigError
 
 
