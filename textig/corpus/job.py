@@ -151,4 +151,4 @@ def resolve_model(embedder: Embedder, dataset: Dataset, model: str | Path | None
     from textig.training import model_cache_path, resolve_params, train_or_load
 
     train_or_load(embedder, dataset)
-    return str(model_cache_path(embedder.identity, dataset.checksum(), resolve_params(None)))
+    return str(model_cache_path(embedder, dataset, resolve_params(None)))
