@@ -3,13 +3,15 @@
 The wheel force-includes the repository's ``templates/`` as ``textig/templates``; an editable
 install reads ``templates/`` beside the package. Autoescaping is always on: captions are
 untrusted text. As a safety net every printed value also passes ``printable``: control
-characters (NUL, C0 but tab and newlines, DEL, C1) become spaces, so none reaches the HTML
-whatever path a caption took (``textig.explain`` already treats them as word separators).
+characters (NUL, C0 but tab and newlines, DEL, C1) become spaces and lone surrogates U+FFFD,
+so none reaches the HTML whatever path a caption took (``textig.explain`` already treats
+control characters as word separators).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import jinja2
@@ -25,12 +27,20 @@ _CONTROLS = dict.fromkeys(
 )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text.translate(_CONTROLS))
+
+
 def printable(value: object) -> object:
-    """A printed value without control characters (markup stays markup)."""
+    """A printed value without control characters or lone surrogates (which cannot be
+    written as UTF-8: a refused caption's text is still listed); markup stays markup."""
     if isinstance(value, Markup):
-        return Markup(str(value).translate(_CONTROLS))
+        return Markup(_clean(str(value)))
     if isinstance(value, str):
-        return value.translate(_CONTROLS)
+        return _clean(value)
     return value
 
 
