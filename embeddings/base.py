@@ -64,6 +64,13 @@ class Embedder(ABC):
         """A string pinning the exact vectors/model (file hashes included)."""
 
     @property
+    def cache_key(self) -> str:
+        """What keys cached features and models: the identity, extended by embedders whose
+        features also depend on installed code that the identity leaves out (a tokenizer
+        library's version), so upgrading that code re-embeds instead of reusing stale rows."""
+        return self.identity
+
+    @property
     @abstractmethod
     def dim(self) -> int:
         """Feature dimension."""

@@ -57,7 +57,7 @@ def set_header(key: str, value):
         (lambda a: a.pop("l0_c0_W"), "corrupt"),
         (lambda a: a.update(l0_c0_E=a["l0_c0_E"][:, :3]), "corrupt"),
         (lambda a: a.update(l0_c0_ids=a["l0_c0_ids"] + 10_000), "corrupt"),
-        (lambda a: a.pop("header"), "not a readable"),
+        (lambda a: a.pop("header"), "no header"),
         (lambda a: a.update(feature_mean=a["feature_mean"][:3]), "corrupt"),
         (lambda a: a.update(feature_mean=a["feature_mean"] * np.nan), "corrupt"),
     ],

@@ -127,6 +127,30 @@ def test_unexplainable_captions_raise_one_line_errors(caption: str, message: str
     assert "\n" not in str(error.value)
 
 
+class NormalisedLinear(LinearModel):
+    """A scale-invariant model: f(x) = A x/‖x‖ (like AnnexML, it normalises its input)."""
+
+    def __call__(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        norms = np.linalg.norm(X, axis=1, keepdims=True)
+        return super().__call__(X / np.where(norms > 0, norms, 1.0))
+
+
+def test_zero_baseline_is_chosen_per_model() -> None:
+    x = features("dog", "runs", "park")
+    for explainer in (make(baseline="zero"), Explainer(FakeEmbedder(), LinearModel())):
+        explanation = explainer.explain(CAPTION, labels=["dog"])
+        assert explanation.baseline["kind"] == "zero"  # auto without a mean: zero is valid
+        got = np.zeros(3)
+        for index, value in explanation.labels[0].features:
+            got[index] = value
+        np.testing.assert_allclose(got, A[0] * x, atol=1e-6)
+    with pytest.raises(TextigError, match="training features"):  # auto: mean, not zero
+        Explainer(FakeEmbedder(), NormalisedLinear())
+    explained = Explainer(FakeEmbedder(), NormalisedLinear(), training_features=TRAIN)
+    assert explained.explain(CAPTION, labels=["dog"]).baseline["kind"] == "mean"
+
+
 def test_unknown_label_lists_close_matches() -> None:
     with pytest.raises(TextigError, match=r"unknown label 'dgo'.*dog"):
         make().explain(CAPTION, labels=["dgo"])
@@ -140,7 +164,7 @@ def test_mismatched_model_and_baselines_are_refused() -> None:
     with pytest.raises(TextigError, match="trained with"):
         Explainer(FakeEmbedder("other@2"), LinearModel())
     with pytest.raises(TextigError, match="degenerate"):
-        make(baseline="zero")
+        Explainer(FakeEmbedder(), NormalisedLinear(), baseline="zero")
     with pytest.raises(TextigError, match="training features"):
         Explainer(FakeEmbedder(), LinearModel(), baseline="mean")
     with pytest.raises(TextigError, match="unknown baseline"):

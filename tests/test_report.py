@@ -65,9 +65,17 @@ def test_words_are_coloured_on_the_original_characters() -> None:
         assert float(title.split()[0]) == pytest.approx(word.score, rel=1e-5)
         colour = "transparent" if word.score == 0 else "33, 102, 172" if word.score > 0 else "178"
         assert colour in style
-    # the coloured caption reproduces the original text exactly
+    # the coloured caption reproduces the original text exactly, each scored word followed
+    # by its score in print
     block = re.search(r'<div class="caption">(.*?)</div>', page, flags=re.S).group(1)
-    assert html.unescape(re.sub(r"<[^>]+>", "", block)) == HOSTILE
+    shown = re.findall(r'>([^<]*)</span><sup class="ws">([^<]+)</sup>', block)
+    scored = [w for w in words if w.score != 0]
+    assert [(html.unescape(t), float(v)) for t, v in shown] == [
+        (w.text, pytest.approx(w.score, rel=1e-2)) for w in scored
+    ]
+    assert scored
+    text = re.sub(r'<sup class="ws">[^<]*</sup>', "", block)
+    assert html.unescape(re.sub(r"<[^>]+>", "", text)) == HOSTILE
 
 
 def test_caption_segments_cover_text_and_skip_overlaps() -> None:
@@ -91,7 +99,7 @@ def test_bar_chart_geometry() -> None:
     positive, negative, zero = chart.bars
     assert positive.x == chart.centre and positive.width == pytest.approx(2 * negative.width)
     assert negative.x + negative.width == pytest.approx(chart.centre)
-    assert zero.width == 0 and positive.name == "f4"
+    assert zero.width == 0 and positive.name == "dim 4"
     assert chart.height == 3 * (positive.height + 6)
 
 
@@ -111,26 +119,42 @@ def test_write_explanation_writes_matching_json_and_html(tmp_path: Path) -> None
     html_path, json_path = write_explanation(explanation, tmp_path / "out", "one")
     assert html_path.read_text(encoding="utf-8") == render_explanation(explanation)
     assert json.loads(json_path.read_text(encoding="utf-8"))["caption"] == HOSTILE
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["one.html", "one.json"]
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == [".textig.lock", "one.html", "one.json"]  # the lock of write_unit
 
 
 def test_index_links_reports_and_lists_failures(tmp_path: Path) -> None:
+    hits = {
+        "glove": [
+            {"label": "dog", "score": 7.0, "true": True},
+            {"label": "cat", "score": 2.0, "true": False},
+        ]
+    }
     entries = [
-        IndexEntry("00-1", HOSTILE, "00/1", ("dog",), ("dog",)),
+        IndexEntry("00-1", HOSTILE, "00/1", ("dog",), ("dog", "grass"), hits),
         IndexEntry("00-2", "", "00/2", error="the caption is empty"),
     ]
-    path = write_index(entries, tmp_path, "batch <b>")
+    path, data_path = write_index(entries, tmp_path, "batch <b>")
     page = path.read_text(encoding="utf-8")
     assert page == render_index(entries, "batch <b>")
     assert 'href="00-1.html"' in page and 'href="00-2.html"' not in page
     assert "the caption is empty" in page and "<b>" not in page and "<script" not in page
+    data = json.loads(data_path.read_text(encoding="utf-8"))
+    assert (data["n_reports"], data["n_failed"]) == (1, 1)
+    first, failed = data["entries"]
+    assert first["html"] == "00-1.html" and failed["html"] is None
+    assert failed["error"] == "the caption is empty"
+    assert first["predicted"]["glove"][0] == {"label": "dog", "score": 7.0, "true": True}
+    # P@k counts the true labels among the top k predictions (two predictions: P@3 = 1/3)
+    assert first["precision"]["glove"] == {"P@1": 1.0, "P@3": 1 / 3, "P@5": 1 / 5}
+    assert data["mean_precision"] == {"glove": first["precision"]["glove"]}
 
 
 def test_slugify() -> None:
     assert slugify("A dog <script>, über!") == "a-dog-script-uber"
     assert slugify("00/25") == "00-25"
     assert slugify("!!!") == "caption"
-    assert len(slugify("word " * 50)) <= 48
+    assert len(slugify("word " * 50)) <= 40
 
 
 def test_comparison_agreement_and_page() -> None:
@@ -146,4 +170,20 @@ def test_comparison_agreement_and_page() -> None:
     assert word_agreement(left.labels[0], left.labels[0]).spearman == pytest.approx(1.0)
     page = render_comparison(comparison)
     assert external_references(page) == [] and page.count('<div class="caption">') == 2
+    top = page.split("<h2>")[0]  # the different baselines are said before anything else
+    assert "different baselines" in top and "text:cat sleeps" in top
+    assert "fewer than 8 words" in page  # rho over 4 words carries its caveat
+    assert render_comparison(compare(left, left)).count("different baselines") == 0
     assert json.loads(json.dumps(comparison.to_dict()))["agreement"][0]["label"] == "cat"
+
+
+def test_notebooks_show_the_report_itself() -> None:
+    explanation = explain(labels=["dog", "cat"])
+    cell = explanation._repr_html_()
+    assert cell.startswith("<iframe srcdoc=") and "<script" not in cell.lower()
+    srcdoc = re.search(r'srcdoc="([^"]*)"', cell).group(1)
+    assert html.unescape(srcdoc) == render_explanation(explanation)
+    assert 'sandbox="allow-same-origin"' in cell  # no script runs inside the frame
+    comparison = compare(explanation, explanation)
+    srcdoc = re.search(r'srcdoc="([^"]*)"', comparison._repr_html_()).group(1)
+    assert html.unescape(srcdoc) == render_comparison(comparison)

@@ -13,7 +13,7 @@ from typing import Any
 
 from textig.errors import TextigError
 from textig.explain import Explainer, shared_labels
-from textig.explanation import Explanation
+from textig.explanation import Explanation, LabelExplanation
 
 
 @dataclass(frozen=True)
@@ -23,13 +23,43 @@ class BaselineStudy:
     caption: str
     explanations: list[Explanation]
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the HTML report itself."""
+        from textig.report.render import notebook_html, render_baseline_study
+
+        return notebook_html(render_baseline_study(self))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: the caption and each baseline's explanation."""
         return {
             "caption": self.caption,
             "baselines": [e.baseline["kind"] for e in self.explanations],
+            "sign_flips": self.sign_flips(),
             "explanations": [e.to_dict() for e in self.explanations],
         }
+
+    def sign_flips(self) -> dict[str, list[str]]:
+        """Per label, the words whose score is positive from one baseline and negative from
+        another: the words whose role the choice of baseline decides."""
+        first = self.explanations[0]
+        return {
+            label.label: [
+                self.caption[a:b]
+                for a, b in sorted(sign_flips([e.labels[row] for e in self.explanations]))
+            ]
+            for row, label in enumerate(first.labels)
+        }
+
+
+def sign_flips(labels: Sequence[LabelExplanation]) -> set[tuple[int, int]]:
+    """(start, end) spans of the content words scored above zero for one of ``labels`` (the
+    same label from different baselines) and below zero for another."""
+    signs: dict[tuple[int, int], set[bool]] = {}
+    for label in labels:
+        for w in label.words:
+            if w.kind == "word" and w.score != 0:
+                signs.setdefault((w.start, w.end), set()).add(w.score > 0)
+    return {span for span, seen in signs.items() if len(seen) == 2}
 
 
 def baseline_study(

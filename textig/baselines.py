@@ -1,7 +1,10 @@
 """Feature baselines x' for explaining captions: what each user-facing name resolves to.
 
-The zero vector is refused on purpose: AnnexML L2-normalises its input, so every point of the
-path from zero has the same direction and the same scores, and IG would be flat.
+The right baseline depends on the model. The zero vector is refused for a scale-invariant
+model (AnnexML L2-normalises its input, so every point of the path from zero has the same
+direction and the same scores, and IG would be flat); for others (a torch MLP, a logistic
+regression, a euclidean kNN) zero is a valid "no signal" input. "auto" takes the embedder's
+neutral baseline, else the training mean where it is known, else zero where it is valid.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from embeddings.base import Embedder
 from textig.attribution import resolve_baseline as feature_baseline
 from textig.errors import TextigError
 
-KNOWN = "auto, mean, neutral, text:CAPTION"
+KNOWN = "auto, mean, neutral, zero, text:CAPTION"
 
 
 def has_neutral_baseline(embedder: Embedder) -> bool:
@@ -39,25 +42,29 @@ def usable_rows(training_features: Any) -> np.ndarray:
 
 
 def caption_baseline(
-    spec: Any, embedder: Embedder, training_features: Any = None
+    spec: Any, embedder: Embedder, training_features: Any = None, *, scale_invariant: bool = True
 ) -> tuple[str, np.ndarray | None]:
     """(kind, fixed vector) for a caption-level baseline spec; None for per-caption baselines.
 
     The model-agnostic kinds (an array, the training mean) are ``textig.attribution``'s; this
     adds those that need an embedder.
 
-    spec: "auto" (the embedder's neutral baseline if it has one, else the training mean),
-    "mean", "neutral", "text:CAPTION", or a (dim,) array.
+    spec: "auto" (the embedder's neutral baseline if it has one, else the training mean, else
+    zero for a model that is not ``scale_invariant``), "mean", "neutral", "zero",
+    "text:CAPTION", or a (dim,) array.
     """
     if isinstance(spec, np.ndarray):
         return "array", feature_baseline(spec.ravel(), embedder.dim)
     if spec == "auto":
-        spec = "neutral" if has_neutral_baseline(embedder) else "mean"
+        known_mean = training_features is not None or scale_invariant
+        spec = "neutral" if has_neutral_baseline(embedder) else "mean" if known_mean else "zero"
     if spec == "zero":
-        raise TextigError(
-            "the zero baseline is degenerate for AnnexML (inputs are L2-normalised, so the "
-            f"path from zero is flat); use {KNOWN}"
-        )
+        if scale_invariant:
+            raise TextigError(
+                "the zero baseline is degenerate for this scale-invariant model (it normalises "
+                f"its inputs, so the path from zero is flat); use {KNOWN.replace('zero, ', '')}"
+            )
+        return "zero", np.zeros(embedder.dim)
     if spec == "mean":
         if training_features is None:
             raise TextigError("the 'mean' baseline needs the training features (pass --data)")

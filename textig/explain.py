@@ -19,9 +19,16 @@ from typing import Any
 import numpy as np
 
 from embeddings.base import Embedder, WordScore
-from textig.attribution import IGResult, gradient_x_input, integrated_gradients
+from embeddings.text import controls_as_spaces
+from textig.attribution import (
+    IGResult,
+    gradient_x_input,
+    integrated_gradients,
+    is_scale_invariant,
+)
 from textig.attribution.exact import exact_integrated_gradients
 from textig.baselines import caption_baseline, usable_rows
+from textig.caption_text import check_caption
 from textig.errors import TextigError
 from textig.explanation import Explanation, LabelExplanation
 from textig.models import (
@@ -36,8 +43,6 @@ from textig.models import (
 )
 from textig.ranking import rank_labels
 from textig.settings import DEFAULTS, ExplainSettings
-
-MAX_CAPTION_CHARS = 5000
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float | None:
@@ -68,6 +73,15 @@ def resolve_method(method: str, scorer: Scorer) -> str:
             f"{scorer.describe().get('class', 'model')} offers: {has}"
         )
     return method
+
+
+def scale_invariant(scorer: Scorer) -> bool:
+    """Whether the scorer ignores its input's scale: declared, else probed on a fixed point."""
+    declared = getattr(scorer, "scale_invariant", None)
+    if declared is not None:
+        return bool(declared)
+    probe = np.random.default_rng(0).normal(size=scorer.dim)
+    return is_scale_invariant(scorer, probe)
 
 
 class Explainer:
@@ -111,6 +125,7 @@ class Explainer:
             settings.baseline,
             embedder,
             training_features if training_features is not None else _as_row(mean),
+            scale_invariant=scale_invariant(self.scorer),
         )
 
     def with_baseline(self, baseline: str | np.ndarray) -> Explainer:
@@ -217,7 +232,7 @@ class Explainer:
         caption_id: str | None = None,
     ) -> Explanation:
         """Explain ``labels`` ("topN", "true", or names/ids, predicted or not) for one caption."""
-        _check_text(text)
+        text = _check_text(text)
         clock: dict[str, float] = {}
         started = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
@@ -236,7 +251,7 @@ class Explainer:
             caption=text,
             caption_id=caption_id,
             embedder={k: getattr(self.embedder, k) for k in ("name", "identity", "dim")},
-            model=self.scorer.describe(),
+            model=self._model_info(),
             baseline=self._baseline_info(baseline, scores[1]),
             settings=self._settings(ig),
             labels=[
@@ -248,6 +263,13 @@ class Explainer:
             timings={k: round(v, 6) for k, v in clock.items()},
             notes=_notes(caught),
         )
+
+    def _model_info(self) -> dict[str, Any]:
+        """The model's description, with the highest score it can give (vote models) so
+        reports can show a score as a share of it."""
+        info = self.scorer.describe()
+        top = getattr(self.scorer, "max_score", None)
+        return info if top is None else {**info, "max_score": float(top)}
 
     def _encode(self, text: str) -> np.ndarray:
         return np.asarray(self.embedder.encode([text])[0], dtype=np.float64)
@@ -450,10 +472,10 @@ def _timed(clock: dict[str, float], name: str, work: Callable[[], Any]) -> Any:
     return result
 
 
-def _check_text(text: str) -> None:
-    if not isinstance(text, str) or not text.strip():
+def _check_text(text: str) -> str:
+    """The caption as explained: valid, within the cap, control characters as spaces (they
+    separate words, and never reach a report)."""
+    text = controls_as_spaces(check_caption(text))
+    if not text.strip():
         raise TextigError("the caption is empty: nothing to explain")
-    if len(text) > MAX_CAPTION_CHARS:
-        raise TextigError(
-            f"the caption has {len(text)} characters; textig explains at most {MAX_CAPTION_CHARS}"
-        )
+    return text

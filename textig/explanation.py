@@ -55,6 +55,12 @@ class Explanation:
     timings: dict[str, float]
     notes: list[str] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows the HTML report itself."""
+        from textig.report.render import notebook_html, render_explanation
+
+        return notebook_html(render_explanation(self))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists, floats stay floats)."""
         data = asdict(self)

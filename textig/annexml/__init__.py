@@ -9,8 +9,10 @@ from textig.annexml.metrics import (
     psp_at_k,
     rank_labels,
 )
-from textig.annexml.model import DEFAULTS, AnnexML, Cluster, Learner
+from textig.annexml.model import AnnexML
+from textig.annexml.params import DEFAULTS, check_params
 from textig.annexml.reference_file import is_reference_file, read_reference_model
+from textig.annexml.state import Cluster, Learner
 
 
 def code_version() -> list[int]:
@@ -26,6 +28,7 @@ __all__ = [
     "AnnexML",
     "Cluster",
     "Learner",
+    "check_params",
     "code_version",
     "evaluate",
     "is_reference_file",

@@ -146,11 +146,29 @@ def _prepare_learner(learner, Y: sp.csr_matrix) -> PreparedLearner:
 def _check_model(model) -> None:
     if getattr(model, "learners_", None) is None or getattr(model, "Y_", None) is None:
         raise TextigError("the AnnexML model is not fitted: fit or load it first")
+    _check_structure(model)
     score = getattr(model, "score", "votes")
     if isinstance(score, str) and score != "votes":
         raise TextigError(
             f"exact brute-force scoring supports score='votes' only, not score={score!r}"
         )
+
+
+def _check_structure(model) -> None:
+    """The index structure the scorer's native indexing relies on (model files are checked
+    in full when loaded; this also covers models assembled in code)."""
+    Y = sp.csr_matrix(model.Y_)
+    try:
+        Y.check_format(full_check=True)
+    except ValueError as error:
+        raise TextigError(f"the model's label matrix is malformed ({error})") from None
+    for learner in model.learners_:
+        for cluster in learner.clusters:
+            ids = np.asarray(cluster.ids)
+            if ids.ndim != 1 or len(cluster.E) != ids.size:
+                raise TextigError("a cluster's embeddings and training ids differ in length")
+            if ids.size and (ids.min() < 0 or ids.max() >= Y.shape[0]):
+                raise TextigError("a cluster names training rows outside the label matrix")
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

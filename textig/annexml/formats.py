@@ -4,6 +4,12 @@ svmlight lines read ``l1,l2 fid:val fid:val``; feature ids start at 1 (as AnnexM
 unless ``zero_based``. The ``N F L`` header of Extreme Classification Repository files is
 skipped. Unlike the reference, a line without features is never dropped: it becomes a zero
 row, and its line number is returned so the caller can report it.
+
+Both readers treat the file as untrusted: a line is at most ``MAX_LINE_CHARS`` long, feature
+ids are below ``MAX_FEATURES`` and label ids below ``MAX_LABELS`` (``textig.limits``), values
+and scores are finite, and the dense matrix a file asks for must fit ``MAX_DENSE_BYTES``, all
+checked before anything is allocated: an id of 10^12 is one line naming file and line, never
+an allocation of terabytes.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import numpy as np
 
 from textig._utils import atomic_open
 from textig.errors import TextigError
+from textig.limits import MAX_DENSE_BYTES, MAX_FEATURES, MAX_LABELS, MAX_LINE_CHARS
 
 
 @dataclass(frozen=True)
@@ -31,14 +38,36 @@ def _is_header(fields: list[str]) -> bool:
     return len(fields) == 3 and all(f.isdigit() for f in fields)
 
 
+def _label_ids(text: str, where: str) -> tuple[int, ...]:
+    """Comma-separated label ids, each in 0..MAX_LABELS-1."""
+    try:
+        labels = tuple(int(t) for t in text.split(",") if t)
+    except ValueError:
+        raise TextigError(f"{where}: labels must be comma-separated integers") from None
+    if any(not 0 <= label < MAX_LABELS for label in labels):
+        raise TextigError(f"{where}: label ids must be in 0..{MAX_LABELS - 1} (textig's cap)")
+    return labels
+
+
+def _lines(path: Path) -> list[str]:
+    """The file's lines, none longer than MAX_LINE_CHARS."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise TextigError(f"cannot read {path}: {error}") from None
+    for number, line in enumerate(lines, start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise TextigError(
+                f"{path}:{number}: line of {len(line)} characters, more than {MAX_LINE_CHARS}"
+            )
+    return lines
+
+
 def _parse_line(line: str, where: str, offset: int) -> tuple[tuple[int, ...], dict[int, float]]:
     fields = line.split()
     labels: tuple[int, ...] = ()
     if fields and ":" not in fields[0]:
-        try:
-            labels = tuple(int(t) for t in fields.pop(0).split(",") if t)
-        except ValueError:
-            raise TextigError(f"{where}: labels must be comma-separated integers") from None
+        labels = _label_ids(fields.pop(0), where)
     features: dict[int, float] = {}
     for field in fields:
         key, sep, value = field.partition(":")
@@ -48,9 +77,11 @@ def _parse_line(line: str, where: str, offset: int) -> tuple[tuple[int, ...], di
             raise TextigError(f"{where}: bad feature {field!r} (expected id:value)") from None
         if not sep or fid < 0 or not np.isfinite(val):
             raise TextigError(f"{where}: bad feature {field!r}")
+        if fid >= MAX_FEATURES:
+            raise TextigError(
+                f"{where}: feature id {key} is beyond textig's cap of {MAX_FEATURES} features"
+            )
         features[fid] = val
-    if any(label < 0 for label in labels):
-        raise TextigError(f"{where}: label ids must be >= 0")
     return labels, features
 
 
@@ -59,10 +90,7 @@ def read_svmlight(
 ) -> SvmlightData:
     """Read a multi-label svmlight file into a dense matrix (features are small and dense)."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise TextigError(f"cannot read {path}: {error}") from None
+    lines = _lines(path)
     rows, labels, featureless = [], [], []
     for number, line in enumerate(lines, start=1):
         if not line.strip() or (number == 1 and _is_header(line.split())):
@@ -77,6 +105,11 @@ def read_svmlight(
         if width > n_features:
             raise TextigError(f"{path}: feature id {width} exceeds the {n_features} expected")
         width = n_features
+    if len(rows) * width * 4 > MAX_DENSE_BYTES:
+        raise TextigError(
+            f"{path}: {len(rows)} rows of {width} features would take "
+            f"{len(rows) * width * 4 / 1e9:.1f} GB densely, more than {MAX_DENSE_BYTES / 1e9:.1f}"
+        )
     X = np.zeros((len(rows), width), dtype=np.float32)
     for i, feats in enumerate(rows):
         if feats:
@@ -127,18 +160,23 @@ def read_predictions(
     """True label ids and (label, score) predictions per line of a prediction file."""
     path = Path(path)
     truths, predictions = [], []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise TextigError(f"cannot read {path}: {error}") from None
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(_lines(path), start=1):
+        where = f"{path}:{number}"
         true_part, tab, pred_part = line.partition("\t")
         if not tab:
-            raise TextigError(f"{path}:{number}: expected 'true<TAB>lab:score,...'")
-        try:
-            truths.append(tuple(int(t) for t in true_part.split(",") if t))
-            pairs = [p.split(":") for p in pred_part.split(",") if p]
-            predictions.append([(int(lab), float(score)) for lab, score in pairs])
-        except ValueError:
-            raise TextigError(f"{path}:{number}: bad label or score") from None
+            raise TextigError(f"{where}: expected 'true<TAB>lab:score,...'")
+        truths.append(_label_ids(true_part, where))
+        predictions.append([_prediction(pair, where) for pair in pred_part.split(",") if pair])
     return truths, predictions
+
+
+def _prediction(pair: str, where: str) -> tuple[int, float]:
+    """One ``label:score`` pair: a label id in range and a finite score."""
+    label, sep, score = pair.partition(":")
+    try:
+        (label_id,), value = _label_ids(label, where), float(score)
+    except ValueError:
+        raise TextigError(f"{where}: bad prediction {pair[:40]!r} (expected label:score)") from None
+    if not sep or not np.isfinite(value):
+        raise TextigError(f"{where}: bad prediction {pair[:40]!r} (expected label:score)")
+    return label_id, value

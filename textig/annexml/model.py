@@ -11,7 +11,6 @@ because positive scaling changes no argmax and no ranking.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,50 +19,17 @@ from tqdm import tqdm
 
 from textig.annexml.learner import train_embedding
 from textig.annexml.parallel import parallel_map
+from textig.annexml.params import DEFAULTS, check_params
 from textig.annexml.partition import assign, learned_partition, spherical_kmeans
 from textig.annexml.positives import head_label_mask, label_positives
 from textig.annexml.search import BucketIndex, brute_force
+from textig.annexml.state import Cluster, Learner, ModelState
+from textig.annexml.storage import load_model, save_model
 from textig.errors import TextigError
 from textig.ranking import rank_labels
 
-DEFAULTS: dict[str, Any] = {
-    "emb_size": 50,
-    "num_learner": 15,
-    "num_nn": 10,
-    "cls_type": 1,
-    "cls_iter": 10,
-    "emb_iter": 10,
-    "label_normalize": 1,
-    "eta0": 0.1,
-    "lam": 4.0,
-    "gamma": 10.0,
-    "pred_type": 1,
-    "num_edge": 50,
-    "search_eps": 0.0,
-    "seed": 0,
-    "score": "votes",
-}
 _PARTITION_BUDGET = 5000  # label pairs per sample enumerated for partition positives
 _SAMPLES_PER_CLUSTER = 6000
-
-
-@dataclass
-class Cluster:
-    """One cluster of one learner: its embedding map and its training samples' embeddings."""
-
-    W: np.ndarray  # (d, emb) float32
-    E: np.ndarray  # (n_c, emb) float32 unit rows (zero rows for zero inputs)
-    ids: np.ndarray  # (n_c,) int64 training-sample indices, ascending
-    graph: np.ndarray | None = None  # (n_c, num_edge) int32; unused by the bucket search
-    index: BucketIndex | None = field(default=None, repr=False)
-
-
-@dataclass
-class Learner:
-    """One ensemble member: K partition scorers and one Cluster per scorer."""
-
-    centers: np.ndarray  # (K, d) float32
-    clusters: list[Cluster]
 
 
 def as_label_matrix(Y: Any, n: int, n_labels: int | None) -> sp.csr_matrix:
@@ -152,18 +118,6 @@ class AnnexML:
         changed = {k: v for k, v in self.get_params().items() if v != DEFAULTS[k]}
         return f"AnnexML({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
-    def _check_params(self) -> None:
-        positive = ("emb_size", "num_learner", "num_nn")
-        for name in positive:
-            if int(getattr(self, name)) < 1:
-                raise TextigError(f"AnnexML parameter {name} must be >= 1")
-        if self.cls_type not in (0, 1) or self.pred_type not in (0, 1):
-            raise TextigError("AnnexML cls_type and pred_type must be 0 or 1")
-        if self.score not in ("votes", "similarity"):
-            raise TextigError(f"AnnexML score must be 'votes' or 'similarity', not {self.score!r}")
-        if self.eta0 <= 0 or self.lam < 0 or self.cls_iter < 0 or self.emb_iter < 0:
-            raise TextigError("AnnexML eta0 must be > 0; lam, cls_iter, emb_iter >= 0")
-
     # ---- training -------------------------------------------------------------------------
 
     def fit(
@@ -182,7 +136,7 @@ class AnnexML:
         mean is kept too: it is the default IG baseline, and a saved model then needs no
         training data to be explained.
         """
-        self._check_params()
+        check_params(self.get_params())
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or len(X) == 0 or not np.isfinite(X).all():
             raise TextigError("features must be a non-empty finite 2-d array")
@@ -338,17 +292,27 @@ class AnnexML:
 
     def save(self, path) -> None:
         """Write the fitted model as npz + JSON metadata (no pickle), atomically."""
-        from textig.annexml.storage import save_model
-
         self._check_fitted()
-        save_model(self, path)
+        state = ModelState(
+            params=self.get_params(),
+            dim=self.dim_,
+            labels=self.labels_,
+            embedder_identity=self.embedder_identity_,
+            Y=self.Y_,
+            learners=self.learners_,
+            feature_mean=getattr(self, "feature_mean_", None),
+        )
+        save_model(state, path)
 
     @classmethod
     def load(cls, path) -> AnnexML:
         """Read a model written by ``save``; bad or foreign files raise TextigError."""
-        from textig.annexml.storage import load_model
-
-        return load_model(cls, path)
+        state = load_model(path)
+        model = cls(**state.params)
+        model.Y_, model.learners_, model.dim_ = state.Y, state.learners, state.dim
+        model.labels_, model.embedder_identity_ = state.labels, state.embedder_identity
+        model.feature_mean_ = state.feature_mean
+        return model
 
     def check_compatible(self, embedder_identity: str | None, dim: int) -> None:
         """Refuse features of another dimension or from another embedder than the training's."""

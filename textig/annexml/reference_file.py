@@ -63,7 +63,8 @@ from textig.errors import TextigError
 from textig.ranking import rank_labels
 
 if TYPE_CHECKING:
-    from textig.annexml.model import AnnexML, Learner
+    from textig.annexml.model import AnnexML
+    from textig.annexml.state import Learner
 
 _INT_PARAMS = ("emb_size", "num_learner", "num_nn", "cls_type", "cls_iter", "emb_iter")
 _PARAM_LAYOUT = (
@@ -301,7 +302,7 @@ def _check_budget(learners: list[_RawLearner], dim: int, emb: int, file_bytes: i
 
 
 def _build_learner(raw: _RawLearner, dim: int, emb: int) -> Learner:
-    from textig.annexml.model import Cluster, Learner
+    from textig.annexml.state import Cluster, Learner
 
     k, fids, weights = raw.center_entries
     centers = np.zeros((len(raw.clusters), dim), dtype=np.float32)

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Sequence
 
 from textig import __version__
-from textig.errors import TextigError
+from textig.errors import TextigError, UsageError
 
-_SUBCOMMANDS = ("data", "embed", "train", "evaluate", "explain", "compare")
+_SUBCOMMANDS = ("data", "embed", "train", "evaluate", "explain", "compare", "serve", "corpus")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except UsageError as error:
+        hint = f"see textig {args.command} --help"
+        print(f"textig {args.command}: error: {error} ({hint})", file=sys.stderr)
+        return 2
     except TextigError as error:
         print(f"textig: error: {error}", file=sys.stderr)
         return 1

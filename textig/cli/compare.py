@@ -1,6 +1,8 @@
 """`textig compare`: two embedders (each with its own model) explain the same caption side by side.
 
-Both sides explain the same labels: for topN, the union of each side's top N. Batch mode
+Both sides explain the same labels (for topN, the union of each side's top N) from the same
+baseline: the training-caption mean unless --baseline says otherwise (auto would give each
+embedder its own, e.g. SBERT's masked caption against GloVe's mean). Batch mode
 (--n/--ids) writes one comparison per caption and an index; corpus-level figures (faithfulness
 tables) are added by `textig evaluate` through ``Comparison.corpus``.
 """
@@ -12,21 +14,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textig.cli.explain import (
+    BatchItem,
     add_common_arguments,
     baseline_specs,
+    batch_items,
     check_mode,
     find_caption,
     load_data,
     make_explainer,
     parse_labels,
     run_batch,
-    select_captions,
 )
 from textig.errors import TextigError
+
+COMMON_BASELINE = "mean"  # the one baseline every embedder has: both sides answer one question
 
 if TYPE_CHECKING:
     from textig.data import Caption
     from textig.explain import Explainer
+    from textig.explanation import Explanation
     from textig.report import IndexEntry
 
 
@@ -36,7 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare",
         help="compare two embedders' explanations of a caption (one HTML report)",
         description="Explain a caption with two embedders, each with its own model, and show "
-        "their predictions, word colourings and word-rank agreement side by side.",
+        "their predictions, word colourings and word-rank agreement side by side. Both sides "
+        f"use the same baseline ({COMMON_BASELINE}, the training-caption mean) unless "
+        "--baseline names another (auto: each embedder's own).",
     )
     add_common_arguments(parser)
     parser.add_argument("--embedders", default="glove,sbert", help="two specs, comma-separated")
@@ -69,7 +77,7 @@ def _embedder_specs(spec: str) -> list[str]:
 
 def compare_one(
     explainers: list[Explainer], text: str, labels: Any, known: Caption | None, out: Path, name: str
-) -> tuple[Path, Path, list[str]]:
+) -> tuple[Path, Path, tuple[Explanation, Explanation]]:
     """Explain ``text`` on both sides and write the comparison report."""
     from textig.explain import shared_labels
     from textig.report import compare, write_comparison
@@ -85,14 +93,15 @@ def compare_one(
         for explainer in explainers
     )
     html, data = write_comparison(compare(left, right), out, name)
-    return html, data, [label.label for label in left.labels]
+    return html, data, (left, right)
 
 
 def run(args: argparse.Namespace) -> int:
     """Compare the two embedders on the caption (or the batch) and print the written paths."""
-    from textig.report import IndexEntry, slugify
+    from textig.report import IndexEntry, report_name
 
     batch = check_mode(args)
+    args.baseline = args.baseline or [COMMON_BASELINE]
     if len(baseline_specs(args)) > 1:
         raise TextigError("compare takes one --baseline (a baseline study is `textig explain`)")
     specs = _embedder_specs(args.embedders)
@@ -102,16 +111,19 @@ def run(args: argparse.Namespace) -> int:
     explainers = [make_explainer(spec, models.get(spec), dataset, args) for spec in specs]
     if not batch:
         known = find_caption(dataset, args.caption, explainers)
-        name = args.name or "compare-" + slugify(known.id if known else args.caption)
+        name = args.name or report_name(known.id if known else None, args.caption, "compare-")
         html, data, _ = compare_one(explainers, args.caption, labels, known, args.out, name)
         print(html)
         print(data)
         return 0
 
-    def work(caption: Caption, name: str) -> IndexEntry:
-        _, _, explained = compare_one(explainers, caption.text, labels, caption, args.out, name)
-        return IndexEntry(name, caption.text, caption.id, tuple(explained), caption.labels)
+    def work(item: BatchItem, name: str) -> IndexEntry:
+        _, _, sides = compare_one(explainers, item.text, labels, item.known, args.out, name)
+        return IndexEntry.of(name, *sides, line=item.line)
 
-    title = f"textig comparisons: {' vs '.join(specs)} on {dataset.name} {args.split}"
-    print(run_batch(select_captions(dataset, args), work, args.out, title))
+    source = f"captions of {args.captions}" if args.captions else f"{dataset.name} {args.split}"
+    title = f"textig comparisons: {' vs '.join(specs)} on {source}"
+    items = batch_items(dataset, args, explainers)
+    for path in run_batch(items, work, args.out, title, "compare-"):
+        print(path)
     return 0

@@ -73,6 +73,8 @@ def run_import(args: argparse.Namespace) -> int:
     out = write_dataset(args.out, result.vocabulary, result.train, result.test)
     for split, path in result.label_files.items():
         print(f"{split} labels from {path}")
+    read = ", ".join(f"{n} as {encoding}" for encoding, n in sorted(result.encodings.items()))
+    print(f"read {sum(result.encodings.values())} .eng file(s): {read or 'none'}")
     for split, ids in result.missing.items():
         if ids:
             shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")

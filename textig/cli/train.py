@@ -61,11 +61,12 @@ def _report(left_out: list[str]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train and save; returns the exit code."""
-    from textig.annexml import AnnexML
+    from textig.annexml import AnnexML, check_params
     from textig.data import load_dataset
     from textig.training import resolve_params, train_or_load
 
     params = resolve_params(dict(args.param))
+    check_params(params)  # before any data is read: a NaN eta0 would train an all-NaN model
     dataset = load_dataset(args.data) if args.data or not args.features else None
     if args.features:
         from textig.annexml.feature_files import load_features

@@ -11,7 +11,9 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from textig import safe_json
 from textig._utils import atomic_open
+from textig.caption_text import caption_problem
 from textig.data.demo import demo_data_dir
 from textig.data.model import SPLITS, Caption, Dataset
 from textig.errors import TextigError
@@ -64,11 +66,12 @@ def _is_int(value: object) -> bool:
 
 
 def _parse_record(text: str, vocabulary: Sequence[str]) -> Caption:
-    """One JSONL line -> Caption; raises ValueError with the reason (the caller adds file:line)."""
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"invalid JSON ({error.msg} at column {error.colno})") from None
+    """One JSONL line -> Caption; raises ValueError with the reason (the caller adds file:line).
+
+    The line's length and nesting depth are bounded before it is parsed, and the caption's
+    text must be valid Unicode within the caption cap that ``explain`` applies.
+    """
+    record = safe_json.loads(text)
     if not isinstance(record, dict):
         raise ValueError("expected a JSON object")
     missing = [name for name in _FIELDS if name not in record]
@@ -77,8 +80,12 @@ def _parse_record(text: str, vocabulary: Sequence[str]) -> Caption:
     caption_id, text_, labels, label_ids = (record[name] for name in _FIELDS)
     if not isinstance(caption_id, str) or not caption_id:
         raise ValueError("'id' must be a non-empty string")
+    if problem := caption_problem(caption_id):
+        raise ValueError(f"'id' {problem}")
     if not isinstance(text_, str):
         raise ValueError(f"{caption_id}: 'caption' must be a string")
+    if problem := caption_problem(text_):
+        raise ValueError(f"caption {caption_id!r} {problem}")
     if not isinstance(labels, list) or not all(isinstance(name, str) for name in labels):
         raise ValueError(f"{caption_id}: 'labels' must be a list of strings")
     if not isinstance(label_ids, list) or not all(_is_int(i) for i in label_ids):

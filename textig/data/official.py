@@ -1,24 +1,29 @@
 """Importer for the official IAPR TC-12 layout with the TagProp 291-label split.
 
-Inputs: ``annotations_complete_eng/DD/N.eng`` (ISO-8859-1, SGML-like; the caption is the
-``<DESCRIPTION>`` field with whitespace runs collapsed), the TagProp image lists and dictionary,
-and one 0/1 label matrix per split (row i = line i of the split's list) from the course ``.mat``
-files (MATLAB cell ``I_z_tr`` / ``I_z_te``) or the TagProp ``iaprtc12_{split}_annot.csv``.
+Inputs: ``annotations_complete_eng/DD/N.eng`` (SGML-like; the caption is the
+``<DESCRIPTION>`` field with whitespace runs collapsed), the TagProp image lists and
+dictionary, and one 0/1 label matrix per split (row i = line i of the split's list) from the
+course ``.mat`` files (MATLAB cell ``I_z_tr`` / ``I_z_te``) or the TagProp
+``iaprtc12_{split}_annot.csv``. The official ``.eng`` files are ISO-8859-1, re-saved copies
+often UTF-8: each file's encoding is detected (``decode_eng``) and the counts are reported.
 
-Images of a list whose ``.eng`` file is absent are skipped and returned by id in
-``OfficialImport.missing``, so the caller always reports them; an ``.eng`` without a
+An image listed twice, or in both lists, is refused: the JSONL loader would refuse the dataset
+written from it. Images of a list whose ``.eng`` file is absent are skipped and returned by id
+in ``OfficialImport.missing``, so the caller always reports them; an ``.eng`` without a
 description is an error, since that means the file is damaged rather than absent.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from textig.caption_text import check_caption
 from textig.data.jsonl import read_dictionary, read_lines
 from textig.data.model import SPLITS, Caption
 from textig.errors import TextigError
@@ -47,6 +52,7 @@ class OfficialImport:
     test: list[Caption]
     missing: dict[str, list[str]]
     label_files: dict[str, Path]
+    encodings: dict[str, int]  # .eng files read per detected encoding
 
 
 def _find(directories: list[Path], names: tuple[str, ...], what: str) -> Path:
@@ -64,19 +70,49 @@ def read_image_list(path: Path) -> list[str]:
     ids = [line.strip() for line in read_lines(path)]
     while ids and not ids[-1]:
         ids.pop()
+    first: dict[str, int] = {}
     for number, image_id in enumerate(ids, start=1):
         if not re.fullmatch(r"\d+/\d+", image_id):
             raise TextigError(f"{path}:{number}: expected an image id like 00/25, got {image_id!r}")
+        if image_id in first:
+            raise TextigError(f"{path}:{number}: image {image_id} repeats line {first[image_id]}")
+        first[image_id] = number
     return ids
 
 
-def read_description(path: Path) -> str:
-    """The ``<DESCRIPTION>`` text of one ``.eng`` file, whitespace runs collapsed to one space."""
-    text = path.read_bytes().decode("iso-8859-1")
+def decode_eng(data: bytes) -> tuple[str, str]:
+    """Text and encoding of an ``.eng`` file: UTF-8 when the bytes are valid UTF-8 (text in
+    ISO-8859-1 with accents practically never is), else ISO-8859-1, else Windows-1252 when
+    bytes 0x80-0x9f occur (control characters in ISO-8859-1, quotes and dashes in 1252)."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    if not re.search(rb"[\x80-\x9f]", data):
+        return data.decode("iso-8859-1"), "ISO-8859-1"
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"neither UTF-8, ISO-8859-1 nor Windows-1252 text (byte 0x{data[error.start]:02x} "
+            f"at {error.start})"
+        ) from None
+
+
+def read_description(path: Path) -> tuple[str, str]:
+    """The ``<DESCRIPTION>`` text of one ``.eng`` file, whitespace runs collapsed to one space,
+    and the file's detected encoding."""
+    try:
+        text, encoding = decode_eng(path.read_bytes())
+    except OSError as error:
+        raise TextigError(f"{path}: cannot read ({error.strerror})") from None
+    except ValueError as error:
+        raise TextigError(f"{path}: {error}") from None
     match = _DESCRIPTION.search(text)
     if match is None:
         raise TextigError(f"{path}: no <DESCRIPTION>...</DESCRIPTION> field")
-    return _WHITESPACE.sub(" ", match.group(1)).strip()
+    description = _WHITESPACE.sub(" ", match.group(1)).strip()
+    return check_caption(description, f"{path}: the description"), encoding
 
 
 def _check_matrix(matrix: np.ndarray, shape: tuple[int, int], path: Path) -> np.ndarray:
@@ -96,6 +132,11 @@ def read_mat_labels(path: Path, variable: str, shape: tuple[int, int]) -> np.nda
 
     try:
         content = loadmat(path)
+    except NotImplementedError:  # scipy reads MATLAB files up to v7; v7.3 is HDF5
+        raise TextigError(
+            f"{path}: a MATLAB v7.3 (HDF5) file, which textig does not read: save it with "
+            "-v7 in MATLAB, or use the TagProp csv files (--labels csv)"
+        ) from None
     except (OSError, ValueError, TypeError) as error:
         raise TextigError(f"{path}: not a readable MATLAB file ({error})") from None
     if variable not in content:
@@ -149,9 +190,15 @@ def _annotation_dir(src: Path) -> Path:
 
 
 def _split_captions(
-    ids: list[str], labels: np.ndarray, vocabulary: list[str], annotations: Path, split: str
+    ids: list[str],
+    labels: np.ndarray,
+    vocabulary: list[str],
+    annotations: Path,
+    split: str,
+    encodings: Counter[str],
 ) -> tuple[list[Caption], list[str]]:
-    """Captions for the listed images that have an ``.eng``, and the ids of those that do not."""
+    """Captions for the listed images that have an ``.eng``, and the ids of those that do not;
+    counts the encodings read into ``encodings``."""
     captions, missing = [], []
     for image_id, row in zip(
         tqdm(ids, desc=f"import {split}", unit="image", disable=None), labels, strict=True
@@ -162,7 +209,9 @@ def _split_captions(
             continue
         label_ids = tuple(int(i) for i in np.flatnonzero(row))
         names = tuple(vocabulary[i] for i in label_ids)
-        captions.append(Caption(image_id, read_description(path), names, label_ids))
+        description, encoding = read_description(path)
+        encodings[encoding] += 1
+        captions.append(Caption(image_id, description, names, label_ids))
     return captions, missing
 
 
@@ -185,9 +234,22 @@ def import_official(
     result: dict[str, list[Caption]] = {}
     missing: dict[str, list[str]] = {}
     label_files: dict[str, Path] = {}
-    for split in SPLITS:
-        ids = read_image_list(_find(search, LIST_NAMES[split], f"{split} image list"))
+    lists = {
+        split: read_image_list(_find(search, LIST_NAMES[split], f"{split} image list"))
+        for split in SPLITS
+    }
+    both = sorted(set(lists["train"]).intersection(lists["test"]))
+    if both:
+        raise TextigError(
+            f"{len(both)} image(s) are in both the train and the test list, e.g. {both[0]}"
+        )
+    encodings: Counter[str] = Counter()
+    for split, ids in lists.items():
         label_files[split] = _label_file(root, split, labels)
         matrix = read_split_labels(label_files[split], split, (len(ids), len(vocabulary)))
-        result[split], missing[split] = _split_captions(ids, matrix, vocabulary, annotations, split)
-    return OfficialImport(vocabulary, result["train"], result["test"], missing, label_files)
+        result[split], missing[split] = _split_captions(
+            ids, matrix, vocabulary, annotations, split, encodings
+        )
+    return OfficialImport(
+        vocabulary, result["train"], result["test"], missing, label_files, dict(encodings)
+    )

@@ -21,7 +21,6 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from embeddings.base import Embedder, get_embedder
-from textig._utils import atomic_write_text
 from textig.data import Caption, Dataset
 from textig.errors import TextigError
 from textig.evaluation.explained import ExplainedCaption, explain_caption
@@ -44,6 +43,7 @@ from textig.evaluation.summary import (
 from textig.explain import Explainer
 from textig.explanation import Explanation
 from textig.features import embed_split
+from textig.report import write_unit
 
 TOP_K = 5
 PRECISION_KS = (1, 3, 5)
@@ -195,8 +195,8 @@ def compare_corpus(
     ]
     comparisons = _write_comparisons(done, captions, out) if len(done) == 2 else {}
     summary = build_summary(dataset, captions, [d.run for d in done], seed, comparisons)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-    atomic_write_text(out / "summary.html", render_summary(summary))
+    files = {"summary.json": json.dumps(summary, indent=2) + "\n"}
+    write_unit(out, files | {"summary.html": render_summary(summary)})
     return summary
 
 

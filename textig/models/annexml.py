@@ -26,6 +26,8 @@ class AnnexMLScorer:
     """An AnnexML model's brute-force scores; ``score="similarity"`` models (smooth between
     vote jumps) get this plain scorer, vote models the ``AnnexMLVotes`` one."""
 
+    scale_invariant = True  # AnnexML L2-normalises its input
+
     def __init__(self, model: AnnexML, *, path: str | None = None) -> None:
         if getattr(model, "learners_", None) is None:
             raise TextigError("the AnnexML model is not fitted: fit or load it first")

@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from textig.attribution.exact import PathJump
+from textig.errors import TextigError
 
 
 @runtime_checkable
@@ -95,6 +96,19 @@ class HasNeighbours(Protocol):
     max_score: float
 
     def neighbours(self, x: np.ndarray) -> list[Neighbour]: ...
+
+
+def check_feature_identity(
+    dim: int, embedder: str | None, identity: str | None, given: int
+) -> None:
+    """Refuse features of another dimension, or of another embedder than the recorded one."""
+    if given != dim:
+        raise TextigError(
+            f"model expects {dim}-d features, the embedder gives {given}-d "
+            f"(trained with {embedder or 'unknown embedder'})"
+        )
+    if identity is not None and embedder is not None and identity != embedder:
+        raise TextigError(f"model was trained with embedder {embedder!r}, not {identity!r}")
 
 
 def feature_mean(scorer: Scorer) -> np.ndarray | None:

@@ -1,14 +1,16 @@
 """The colour scale of word scores and the caption cut into coloured segments.
 
 Blue means the word pushes the label's score up, red pulls it down; the opacity is |score|
-divided by the largest |score| of that label, so every label uses the full scale and the exact
-value is left to the hover text.
+divided by one scale for the whole report (the largest |word score| of any label shown), so
+the same colour means the same number of score units in every label and every panel: a label
+that moved by 6 votes cannot look as strong as one that moved by 150. Each word's score is also
+printed beside it, so faint labels stay readable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 
 from embeddings.base import WordScore
 
@@ -24,6 +26,14 @@ class Segment:
     text: str
     word: WordScore | None = None
     style: str = ""
+    flip: bool = False  # the word's sign changes with the baseline (baseline study)
+
+    @property
+    def shown(self) -> str:
+        """The score printed beside the word (empty for unscored and zero-score words)."""
+        if self.word is None or self.word.score == 0:
+            return ""
+        return f"{self.word.score:+.3g}"
 
     @property
     def title(self) -> str:
@@ -35,7 +45,7 @@ class Segment:
 
 
 def scale_of(words: Sequence[WordScore]) -> float:
-    """The label's colour scale: its largest |word score| (0 when every score is 0)."""
+    """A colour scale: the largest |word score| (0 when every score is 0)."""
     return max((abs(w.score) for w in words), default=0.0)
 
 
@@ -54,9 +64,14 @@ def _word_style(word: WordScore, scale: float) -> str:
     return f"background-color: {background};" + (" color: #fff;" if strong else "")
 
 
-def caption_segments(text: str, words: Sequence[WordScore]) -> list[Segment]:
-    """The whole caption as segments; word spans index ``text`` (overlapping spans are skipped)."""
-    scale = scale_of(words)
+def caption_segments(
+    text: str, words: Sequence[WordScore], scale: float | None = None
+) -> list[Segment]:
+    """The whole caption as segments; word spans index ``text`` (overlapping spans are skipped).
+
+    ``scale``: the report's colour scale (default: these words' own).
+    """
+    scale = scale_of(words) if scale is None else scale
     segments: list[Segment] = []
     cursor = 0
     for word in sorted(words, key=lambda w: (w.start, w.end)):
@@ -69,3 +84,11 @@ def caption_segments(text: str, words: Sequence[WordScore]) -> list[Segment]:
     if cursor < len(text):
         segments.append(Segment(text[cursor:]))
     return segments
+
+
+def mark_flips(segments: Sequence[Segment], spans: Collection[tuple[int, int]]) -> list[Segment]:
+    """The segments with the words at ``spans`` (start, end) marked as sign flips."""
+    return [
+        replace(s, flip=True) if s.word and (s.word.start, s.word.end) in spans else s
+        for s in segments
+    ]

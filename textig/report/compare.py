@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from textig.errors import TextigError
 from textig.explanation import Explanation, LabelExplanation
 
 MIN_SHARED_WORDS = 3
+RELIABLE_WORDS = 8  # below this many shared words a rank correlation says little
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,12 @@ class Comparison:
     right: Explanation
     agreement: list[LabelAgreement]
     corpus: dict[str, Any] = field(default_factory=dict)  # hook for corpus-level tables
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the HTML report itself."""
+        from textig.report.render import notebook_html, render_comparison
+
+        return notebook_html(render_comparison(self))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: both explanations and the agreement per label."""
@@ -58,7 +64,7 @@ def word_agreement(a: LabelExplanation, b: LabelExplanation) -> LabelAgreement:
         x = np.array([left[s] for s in shared])
         y = np.array([right[s] for s in shared])
         if np.ptp(x) > 0 and np.ptp(y) > 0:
-            rho = float(spearmanr(x, y).statistic)
+            rho = float(_spearman(x, y))
     return LabelAgreement(a.label, rho, len(shared))
 
 
@@ -71,3 +77,11 @@ def compare(left: Explanation, right: Explanation, corpus: dict | None = None) -
         word_agreement(label, others[label.label]) for label in left.labels if label.label in others
     ]
     return Comparison(left, right, agreement, dict(corpus or {}))
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rho; scipy.stats is imported here because importing it costs a cold start
+    about a second, and only comparisons need it."""
+    from scipy.stats import spearmanr
+
+    return spearmanr(x, y).statistic

@@ -52,7 +52,7 @@ def bar_chart(items: Sequence[tuple[int, float]], limit: float | None = None) ->
         length = half * min(abs(value) / scale, 1.0) if scale > 0 else 0.0
         bars.append(
             Bar(
-                name=f"f{index}",
+                name=f"dim {index}",
                 value=value,
                 x=centre - length if value < 0 else centre,
                 y=row * ROW_HEIGHT + 3,
