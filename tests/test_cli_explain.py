@@ -182,8 +182,9 @@ def test_repeated_baselines_make_one_study_report(
 
 def test_model_of_another_embedder_is_refused(tmp_path: Path, capsys) -> None:
     foreign = _train(tmp_path / "foreign.npz", identity="sbert:other@0")
-    code, _, err = run_cli(capsys, explain("a dog", *model_args(foreign)))
-    assert code == 1 and "trained with" in err and err.count("\n") == 1
+    argv = explain("a dog", *model_args(foreign), "--embedder", "glove")
+    code, _, err = run_cli(capsys, argv)
+    assert code == 1 and "trained with sbert:other@0" in err and err.count("\n") == 1
 
 
 def _explained_text(capsys, out: Path, text: str, *args: str) -> dict:
@@ -482,7 +483,7 @@ def _missing_label(model: Path, text: str) -> str:
     from textig.explain import Explainer
 
     dataset = load_dataset(None)
-    explainer = Explainer(get_embedder("glove"), AnnexML.load(model), baseline="neutral")
+    explainer = Explainer(get_embedder("glove"), AnnexML.load(model))
     scores = explainer.scores([text])[0]
     carried = {label for c in dataset.train for label in c.label_ids}
     return next(dataset.vocabulary[i] for i in sorted(carried) if scores[i] == 0)

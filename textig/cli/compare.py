@@ -19,6 +19,7 @@ from textig.cli.explain import (
     baseline_specs,
     batch_items,
     check_mode,
+    check_true_labels,
     find_caption,
     load_data,
     make_explainer,
@@ -82,6 +83,7 @@ def compare_one(
     from textig.explain import shared_labels
     from textig.report import compare, write_comparison
 
+    check_true_labels(labels, known)
     chosen = shared_labels(explainers, text, labels)
     left, right = (
         explainer.explain(

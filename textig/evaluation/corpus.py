@@ -156,6 +156,7 @@ def _record(
                 label.label in truth,
                 label.completeness_error,
                 curve,
+                label.raw_completeness_error,
             )
         )
     run.plausibility.extend(caption_plausibility(caption.id, e.labels, words))
