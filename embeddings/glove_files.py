@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings._files import atomic_open, atomic_write_text
 from embeddings.assets import cache_dir
-from textig._utils import atomic_open, atomic_write_text
 from textig.errors import TextigError
 
 
