@@ -16,13 +16,13 @@ from statistics import fmean
 from typing import Any
 
 from textig import __version__
-from textig.baseline_study import BaselineStudy, sign_flips
 from textig.explanation import Explanation, LabelExplanation
 from textig.report.colors import NEGATIVE, POSITIVE, caption_segments, mark_flips, scale_of
 from textig.report.compare import RELIABLE_WORDS, Comparison
 from textig.report.files import write_unit
 from textig.report.svg import bar_chart
 from textig.report.templates import environment
+from textig.study import BaselineStudy, sign_flips
 
 PRECISION_KS = (1, 3, 5)
 
