@@ -9,9 +9,9 @@ import re
 import pytest
 from test_explain_support import TRAIN, VECTORS, A, FakeEmbedder, LinearModel
 
-from textig.baseline_study import baseline_study
 from textig.explain import Explainer
 from textig.report import render_baseline_study, render_explanation
+from textig.study import baseline_study
 
 
 @pytest.fixture(scope="module")

@@ -415,7 +415,8 @@ class Explainer:
             "baseline": self._baseline_kind,
             "estimator": ig.estimator,
             "quadrature": ig.method,
-            "steps_used": _plain(ig.steps_used),
+            "steps_used": _plain(ig.steps_used),  # per label, in label order
+            "converged": _plain(ig.converged),  # per label: raw completeness error <= 5 %
             "n_evaluations": _plain(ig.n_evaluations),
             "path_jumps": len(ig.jumps) if ig.estimator == "exact" else None,
             "word_sum_rule": word_method in self.embedder.complete_back_projections,

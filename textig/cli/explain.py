@@ -489,8 +489,8 @@ def why_not_reference(baseline: Any) -> str | None:
 
 
 def _study(explainer: Explainer, args: argparse.Namespace, labels: Any, dataset: Dataset) -> int:
-    from textig.baseline_study import baseline_study
     from textig.report import report_name, write_baseline_study
+    from textig.study import baseline_study
 
     known = find_caption(dataset, args.caption, [explainer])
     study = baseline_study(
