@@ -274,7 +274,8 @@ def merge_pieces(text: str, inputs: TokenInputs, scores: np.ndarray) -> list[lis
     """Sum piece scores (L, T) into the tokenizer's words, spans on the original text.
 
     Words the baseline leaves unmasked (stopwords) are not explained: "ig" gives them exactly 0
-    anyway, and the Jacobian norm leaves them out as GloVe does.
+    anyway, and the Jacobian norm leaves them out as GloVe does. Words past the model's window
+    follow, kind "truncated", score 0: the model never saw them.
     """
     words = []
     spans = word_spans(inputs.offsets, inputs.word_ids, inputs.special)
@@ -282,11 +283,13 @@ def merge_pieces(text: str, inputs: TokenInputs, scores: np.ndarray) -> list[lis
         masked = bool(inputs.masked[positions].any())
         kind = "stopword" if not masked and any(ch.isalpha() for ch in text[start:end]) else "word"
         words.append((text[start:end], start, end, positions, kind))
+    unseen = [WordScore(text[s:e], s, e, 0.0, "truncated") for s, e in inputs.unseen]
     return [
         [
             WordScore(w, s, e, 0.0 if kind == "stopword" else float(row[pos].sum()), kind)
             for w, s, e, pos, kind in words
         ]
+        + unseen
         for row in scores
     ]
 

@@ -186,6 +186,19 @@ def test_long_caption_is_truncated_with_a_warning(sbert: SbertEmbedder) -> None:
         assert len(sbert.tokens(long)) == 254
 
 
+def test_words_past_the_window_are_marked_truncated(sbert: SbertEmbedder) -> None:
+    """300 words, one piece each: the first 254 are seen and scored, the rest are marked."""
+    words = ["palm", "tree", "on", "a", "beach", "with", "blue", "sky"] * 37 + ["hut"] * 4
+    text = " ".join(words)
+    b = sbert.neutral_baseline(text).astype(np.float64)
+    gbar = np.random.default_rng(7).normal(size=(1, 384))
+    with pytest.warns(UserWarning, match="truncated"):
+        row = sbert.word_attributions(text, gbar, b)[0]
+    assert [w.text for w in row] == words
+    assert [w.kind == "truncated" for w in row] == [i >= 254 for i in range(300)]
+    assert all(w.score == 0 for w in row[254:]) and any(w.score != 0 for w in row[:254])
+
+
 def test_empty_caption_is_refused(sbert: SbertEmbedder) -> None:
     with pytest.raises(TextigError, match="sbert cannot encode caption 0 '' is empty"):
         sbert.encode(["", "a dog"])

@@ -310,7 +310,10 @@ class Explainer:
         )  # fmt: skip
 
     def _gxi(self, x: np.ndarray, baseline: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """Finite-difference gradient at x times (x - x'), (T, d), for comparison with IG."""
+        """Finite-difference gradient at x times (x - x'), (T, d), for comparison with IG; zero
+        (not computed) where exact IG runs: a step function's gradient says nothing there."""
+        if self.settings.method == "exact":
+            return np.zeros((len(targets), x.shape[0]))
         return gradient_x_input(self.scorer, x, baseline, targets=targets)
 
     def _words(self, text: str, gbar: np.ndarray, baseline: np.ndarray) -> list[list[WordScore]]:

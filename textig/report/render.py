@@ -21,7 +21,7 @@ from textig.report.colors import NEGATIVE, POSITIVE, caption_segments, mark_flip
 from textig.report.compare import RELIABLE_WORDS, Comparison
 from textig.report.files import write_unit
 from textig.report.svg import bar_chart
-from textig.report.templates import environment
+from textig.report.templates import environment, printable
 from textig.study import BaselineStudy, sign_flips
 
 PRECISION_KS = (1, 3, 5)
@@ -79,6 +79,7 @@ class IndexEntry:
         data["labels"] = list(self.labels)
         data["true_labels"] = None if self.true_labels is None else list(self.true_labels)
         ok = self.error is None
+        data |= {key: printable(data[key]) for key in ("caption", "caption_id", "error")}
         return data | {
             "html": self.href if ok else None,
             "json": f"{self.name}.json" if ok else None,
