@@ -66,8 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors become one line on stderr and exit code 1 (usage errors: 2)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    warnings.formatwarning = _one_line_warning
-    args = build_parser().parse_args(argv)
+    previous, warnings.formatwarning = warnings.formatwarning, _one_line_warning
+    try:
+        return _run(build_parser().parse_args(argv))
+    finally:
+        warnings.formatwarning = previous  # main() may be called in-process (tests, notebooks)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Call the subcommand; map what it raises to a message and an exit code."""
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
