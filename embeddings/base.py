@@ -16,7 +16,7 @@ import numpy as np
 from textig.errors import TextigError
 
 ENTRY_POINT_GROUP = "textig.embedders"
-WORD_KINDS = ("word", "stopword", "oov")
+WORD_KINDS = ("word", "stopword", "oov", "truncated")  # truncated: past the model's window
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,13 @@ class Embedder(ABC):
     @abstractmethod
     def identity(self) -> str:
         """A string pinning the exact vectors/model (file hashes included)."""
+
+    @property
+    def cache_key(self) -> str:
+        """What keys cached features and models: the identity, extended by embedders whose
+        features also depend on installed code that the identity leaves out (a tokenizer
+        library's version), so upgrading that code re-embeds instead of reusing stale rows."""
+        return self.identity
 
     @property
     @abstractmethod

@@ -8,11 +8,12 @@ hidden so thinc records "no torch"; it stays importable for everything else afte
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import sys
 from types import ModuleType
 from typing import Any
 
-_FULL_MODELS = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")
+TOKENIZER_NAME = "spacy-blank-en"
 
 
 def import_spacy() -> ModuleType:
@@ -31,12 +32,14 @@ def import_spacy() -> ModuleType:
 
 @functools.cache
 def english_tokenizer() -> Any:
-    """The tokenizer of an installed full English pipeline, else of ``spacy.blank("en")``.
+    """spaCy's rule-based English tokenizer (``spacy.blank("en")``), the same on every machine.
 
-    Only the tokenizer is used, so a full model changes nothing but its tokenizer exceptions.
+    An installed full pipeline (en_core_web_sm, ...) is deliberately not used: its serialised
+    tokenizer rules would make the features depend on which extra packages a machine has.
     """
-    spacy = import_spacy()
-    for name in _FULL_MODELS:
-        if spacy.util.is_package(name):
-            return spacy.load(name, exclude=["tagger", "parser", "ner", "lemmatizer"]).tokenizer
-    return spacy.blank("en").tokenizer
+    return import_spacy().blank("en").tokenizer
+
+
+def tokenizer_version() -> str:
+    """The installed spaCy version (read without importing spaCy): its rules may change."""
+    return f"spacy-{importlib.metadata.version('spacy')}"

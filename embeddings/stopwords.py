@@ -1,57 +1,31 @@
-"""English stopwords for the GloVe preprocessing: NLTK's list, else spaCy's (with a warning)."""
+"""The English stopword list every embedder uses, shipped with the package.
+
+It is NLTK's English list (provenance in the file's header), read from package data so that
+features are the same on every machine, with or without NLTK data installed.
+"""
 
 from __future__ import annotations
 
 import functools
-import os
-import sys
-import warnings
+import hashlib
 from pathlib import Path
 
-from embeddings.spacy_tokens import import_spacy
-
-_CORPUS_FILE = Path("corpora", "stopwords", "english")
+STOPWORDS_FILE = Path(__file__).with_name("english_stopwords.txt")
 
 
-def _nltk_search_path() -> list[Path]:
-    """NLTK's data folders in its own search order (``NLTK_DATA`` first)."""
-    env = [Path(p) for p in os.environ.get("NLTK_DATA", "").split(os.pathsep) if p]
-    prefixes = [Path(sys.prefix) / sub for sub in ("nltk_data", "share/nltk_data", "lib/nltk_data")]
-    system = [Path(p) for p in ("/usr/share", "/usr/local/share", "/usr/lib", "/usr/local/lib")]
-    return [*env, Path.home() / "nltk_data", *prefixes, *(p / "nltk_data" for p in system)]
-
-
-def _read_nltk_list() -> frozenset[str] | None:
-    """Read NLTK's plain-text list directly: importing nltk costs about a second."""
-    for folder in _nltk_search_path():
-        corpus = folder / _CORPUS_FILE
-        if corpus.is_file():
-            return frozenset(corpus.read_text(encoding="utf-8").split())
-    try:  # a zipped corpus or a custom nltk.data.path: let nltk find it
-        from nltk.corpus import stopwords
-
-        return frozenset(stopwords.words("english"))
-    except (LookupError, ImportError):
-        return None
+def read_word_list(path: Path) -> frozenset[str]:
+    """Words of a one-word-per-line list; blank lines and ``#`` comments are skipped."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for line in lines if (w := line.strip()) and not w.startswith("#"))
 
 
 @functools.cache
 def english_stopwords() -> frozenset[str]:
-    """NLTK's English stopwords, as the original study used.
+    """The shipped English stopwords (NLTK's list, as the original study used)."""
+    return read_word_list(STOPWORDS_FILE)
 
-    Offline machines often lack the NLTK corpus; spaCy's larger built-in list is then used and
-    a single warning says so, because the features change with the list.
-    """
-    words = _read_nltk_list()
-    if words is not None:
-        return words
-    import_spacy()
-    from spacy.lang.en.stop_words import STOP_WORDS
 
-    warnings.warn(
-        "NLTK English stopwords not found (set NLTK_DATA to a folder holding "
-        "corpora/stopwords/english); using spaCy's stopword list instead",
-        UserWarning,
-        stacklevel=2,
-    )
-    return frozenset(STOP_WORDS)
+def stopwords_digest() -> str:
+    """A short hash of the word set, for cache keys and embedder identities."""
+    joined = "\n".join(sorted(english_stopwords()))
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:16]

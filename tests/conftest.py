@@ -13,8 +13,6 @@ IAPR = SHARED / "iaprtc12"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-if (SHARED / "nltk_data").is_dir():
-    os.environ.setdefault("NLTK_DATA", str(SHARED / "nltk_data"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -25,6 +23,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "shared" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The ../shared folder (``TEXTIG_SHARED``); it may not exist."""
+    return SHARED
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import pytest
 
 from textig.cli import main
 from textig.data import load_dataset
+from textig.report import report_name
 
 SMALL = {"num_learner": 3, "emb_iter": 3, "cls_iter": 3, "seed": 0}
 
@@ -77,7 +78,9 @@ def test_explain_writes_html_and_json(tmp_path: Path, glove_model: Path, capsys)
     assert code == 0, err
     html_path, json_path = (Path(line) for line in out.split())
     assert html_path.name == json_path.name.replace(".json", ".html")
-    assert html_path.stem == caption.id.replace("/", "-")  # known caption: named by its id
+    assert html_path.is_absolute()
+    assert html_path.stem == report_name(caption.id, caption.text)  # known caption: by its id
+    assert html_path.stem.startswith(caption.id.replace("/", "-") + "-")
     data = json.loads(json_path.read_text(encoding="utf-8"))
     assert data["caption_id"] == caption.id
     assert [label["label"] for label in data["labels"]] == list(caption.labels)
@@ -174,13 +177,14 @@ def test_repeated_baselines_make_one_study_report(
         assert abs(label["attribution_sum"] - (label["score"] - label["baseline_score"])) < 1e-6
     batch = explain(*model_args(glove_model), *baselines, "--n", "2", "--out", str(tmp_path))
     code, _, err = run_cli(capsys, batch)
-    assert code == 1 and "baseline study" in err
+    assert code == 2 and "baseline study" in err
 
 
 def test_model_of_another_embedder_is_refused(tmp_path: Path, capsys) -> None:
     foreign = _train(tmp_path / "foreign.npz", identity="sbert:other@0")
-    code, _, err = run_cli(capsys, explain("a dog", *model_args(foreign)))
-    assert code == 1 and "trained with" in err and err.count("\n") == 1
+    argv = explain("a dog", *model_args(foreign), "--embedder", "glove")
+    code, _, err = run_cli(capsys, argv)
+    assert code == 1 and "trained with sbert:other@0" in err and err.count("\n") == 1
 
 
 def _explained_text(capsys, out: Path, text: str, *args: str) -> dict:
@@ -265,26 +269,32 @@ def test_batch_mode_writes_an_index(tmp_path: Path, glove_model: Path, capsys) -
         capsys, explain(*model_args(glove_model), "--n", "3", "--out", str(tmp_path))
     )
     assert code == 0, err
-    index = Path(out.strip())
-    assert index == tmp_path / "index.html"
+    index, index_json = (Path(line) for line in out.split())
+    assert (index, index_json) == (tmp_path / "index.html", tmp_path / "index.json")
     page = index.read_text(encoding="utf-8")
-    for caption in dataset.test[:3]:
-        name = caption.id.replace("/", "-")
+    entries = json.loads(index_json.read_text(encoding="utf-8"))["entries"]
+    for caption, entry in zip(dataset.test[:3], entries, strict=True):
+        name = report_name(caption.id, caption.text)
         assert f'href="{name}.html"' in page
         assert (tmp_path / f"{name}.json").is_file()
+        assert entry["json"] == f"{name}.json" and entry["true_labels"] == list(caption.labels)
+        hits = entry["predicted"]["glove"]
+        assert hits and all(h["true"] == (h["label"] in caption.labels) for h in hits)
     ids = f"{dataset.train[0].id},{dataset.test[5].id}"
     code, out, err = run_cli(
         capsys, explain(*model_args(glove_model), "--ids", ids, "--out", str(tmp_path / "b"))
     )
     assert code == 0, err
-    assert len(list((tmp_path / "b").glob("*.json"))) == 2
+    assert len(list((tmp_path / "b").glob("demo-*.json"))) == 2
 
 
 def test_batch_mode_arguments(glove_model: Path, capsys) -> None:
     code, _, err = run_cli(capsys, explain("a dog", *model_args(glove_model), "--n", "2"))
-    assert code == 1 and "not both" in err
+    assert code == 2 and "not both" in err
     code, _, err = run_cli(capsys, explain(*model_args(glove_model)))
-    assert code == 1 and "CAPTION" in err
+    assert code == 2 and "CAPTION" in err
+    code, _, err = run_cli(capsys, explain("a dog", *model_args(glove_model), "--name", "index"))
+    assert code == 1 and "reserved" in err
     code, _, err = run_cli(capsys, explain(*model_args(glove_model), "--ids", "nope/1"))
     assert code == 1 and "unknown caption id" in err
 
@@ -369,17 +379,42 @@ def test_compare_models_of_other_vocabularies_explain_their_shared_labels(
     assert explained == [label["label"] for label in data["left"]["labels"]]
 
 
-def test_compare_batch_mode_writes_an_index(
+def test_compare_captions_file_writes_an_index(
     tmp_path: Path, glove_model: Path, small_glove: tuple[str, Path], capsys
 ) -> None:
+    spec, small_model = small_glove
+    captions = tmp_path / "captions.txt"
+    captions.write_text("a dog on the grass\na red car in a street\n", encoding="utf-8")
+    argv = ["compare", "--captions", str(captions), "--embedders", f"glove,{spec}",
+            "--model", f"glove={glove_model}", "--model", f"{spec}={small_model}",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    code, out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    assert Path(out.split()[0]) == tmp_path / "out" / "index.html"
+    index = json.loads((tmp_path / "out" / "index.json").read_text(encoding="utf-8"))
+    assert [len(e["predicted"]) for e in index["entries"]] == [2, 2]  # both embedders' hits
+    assert len(list((tmp_path / "out").glob("compare-*.json"))) == 2
+
+
+def test_compare_data_n_writes_the_corpus_summary(
+    tmp_path: Path, glove_model: Path, small_glove: tuple[str, Path], capsys
+) -> None:
+    """The same code as bench/evaluate_corpus.py: P@k, comprehensiveness, every report."""
     spec, small_model = small_glove
     argv = ["compare", "--n", "2", "--embedders", f"glove,{spec}",
             "--model", f"glove={glove_model}", "--model", f"{spec}={small_model}",
             "--data", str(load_dataset(None).path), "--out", str(tmp_path)]  # fmt: skip
     code, out, err = run_cli(capsys, argv)
     assert code == 0, err
-    assert Path(out.strip()) == tmp_path / "index.html"
-    assert len(list(tmp_path.glob("*.json"))) == 2
+    html, data = (Path(line) for line in out.split())
+    assert (html, data) == (tmp_path / "summary.html", tmp_path / "summary.json")
+    summary = json.loads(data.read_text(encoding="utf-8"))
+    assert summary["n_captions"] == 2 and set(summary["embedders"]) == {"glove-1", "glove-2"}
+    for run in summary["embedders"].values():
+        assert 0 <= run["precision"]["P@1"] <= 1
+        assert run["faithfulness"]["default"]["comprehensiveness_words"] is not None
+    reports = [path for links in summary["reports"].values() for path in links.values()]
+    assert len(reports) == 6 and all((tmp_path / path).is_file() for path in reports)
 
 
 def test_without_model_trains_once_on_the_demo_corpus(tmp_path: Path, cache: Path, capsys) -> None:
@@ -387,12 +422,81 @@ def test_without_model_trains_once_on_the_demo_corpus(tmp_path: Path, cache: Pat
         out_dir = tmp_path / run
         code, out, err = run_cli(capsys, explain("a dog runs on the beach", "--out", str(out_dir)))
         assert code == 0, err
-        assert Path(out.split()[0]) == out_dir / "a-dog-runs-on-the-beach.html"
+        name = report_name(None, "a dog runs on the beach")
+        assert Path(out.split()[0]) == (out_dir / f"{name}.html").resolve()
     assert len(list((cache / "models").glob("*.npz"))) == 1
-    first = json.loads((tmp_path / "first" / "a-dog-runs-on-the-beach.json").read_text("utf-8"))
-    second = json.loads((tmp_path / "second" / "a-dog-runs-on-the-beach.json").read_text("utf-8"))
+    first = json.loads((tmp_path / "first" / f"{name}.json").read_text("utf-8"))
+    second = json.loads((tmp_path / "second" / f"{name}.json").read_text("utf-8"))
     first.pop("timings"), second.pop("timings")
     assert first == second and first["baseline"]["kind"] == "mean"
+
+
+def test_captions_file_writes_a_report_per_caption_and_lists_failures(
+    tmp_path: Path, glove_model: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    known = load_dataset(None).test[2]
+    lines = [b"a dog runs on the beach", b"", b"the and of", known.text.encode(), b"caf\xe9 \xff",
+             b"a dog runs on the beach"]  # fmt: skip
+    captions = tmp_path / "captions.txt"
+    captions.write_bytes(b"\n".join(lines) + b"\n")
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli(
+        capsys,
+        explain(*model_args(glove_model), "--captions", str(captions), "--out", str(out_dir)),
+    )
+    assert code == 0, err
+    index = json.loads(Path(out.split()[1]).read_text(encoding="utf-8"))
+    entries = index["entries"]
+    assert [e["line"] for e in entries] == [1, 3, 4, 5, 6]  # the blank line is skipped
+    assert [e["error"] is None for e in entries] == [True, False, True, False, True]
+    assert "stopwords" in entries[1]["error"] and "not valid UTF-8" in entries[3]["error"]
+    assert entries[2]["caption_id"] == known.id and entries[2]["precision"]  # true labels known
+    assert entries[0]["true_labels"] is None and entries[0]["html"] == entries[4]["html"]
+    reports = sorted(p.name for p in out_dir.glob("*.json") if p.stem != "index")
+    assert len(reports) == 2  # two distinct captions were explained (one of them twice)
+    # stdin
+    monkeypatch.setattr("sys.stdin", _Stdin(b"a cat on a sofa\n"))
+    code, out, err = run_cli(
+        capsys, explain(*model_args(glove_model), "--captions", "-", "--out", str(tmp_path / "s"))
+    )
+    assert code == 0, err
+    assert (
+        json.loads(Path(out.split()[1]).read_text())["entries"][0]["caption"] == "a cat on a sofa"
+    )
+
+
+class _Stdin:
+    def __init__(self, data: bytes) -> None:
+        import io
+
+        self.buffer = io.BytesIO(data)
+
+
+@pytest.mark.shared
+def test_fifty_iapr_captions_give_fifty_reports(
+    tmp_path: Path, iapr_dir: Path, glove_model: Path, capsys
+) -> None:
+    """Issue 15's bar: 50 IAPR test captions, several sharing their first 48 characters."""
+    test = load_dataset(iapr_dir).test
+    texts = list(dict.fromkeys(c.text for c in test))
+    by_prefix: dict[str, list[str]] = {}
+    for text in texts:
+        by_prefix.setdefault(text[:48], []).append(text)
+    shared = [t for group in by_prefix.values() if len(group) > 1 for t in group][:20]
+    chosen = shared + [t for t in texts if t not in shared][: 50 - len(shared)]
+    assert len(chosen) == 50 and len({t[:48] for t in shared}) < len(shared)
+    captions = tmp_path / "captions.txt"
+    captions.write_text("\n".join(chosen) + "\n", encoding="utf-8")
+    out_dir = tmp_path / "out"
+    argv = explain("--captions", str(captions), "--model", str(glove_model), "--method", "exact",
+                   "--labels", "top3", "--out", str(out_dir))  # fmt: skip
+    code, _out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    entries = json.loads((out_dir / "index.json").read_text(encoding="utf-8"))["entries"]
+    assert [e["caption"] for e in entries] == chosen
+    assert all(e["error"] is None for e in entries)
+    reports = {p.stem for p in out_dir.glob("*.html")} - {"index"}
+    assert len(reports) == 50 == len({e["html"] for e in entries})
 
 
 def _missing_label(model: Path, text: str) -> str:
@@ -402,7 +506,7 @@ def _missing_label(model: Path, text: str) -> str:
     from textig.explain import Explainer
 
     dataset = load_dataset(None)
-    explainer = Explainer(get_embedder("glove"), AnnexML.load(model), baseline="neutral")
+    explainer = Explainer(get_embedder("glove"), AnnexML.load(model))
     scores = explainer.scores([text])[0]
     carried = {label for c in dataset.train for label in c.label_ids}
     return next(dataset.vocabulary[i] for i in sorted(carried) if scores[i] == 0)

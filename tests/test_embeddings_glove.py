@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +31,14 @@ def lookup() -> dict[str, np.ndarray]:
 
 
 def test_encode_equals_direct_lookup_and_mean(glove: GloveEmbedder, lookup) -> None:
-    # content words after lowercasing, alphabetic filtering, NLTK stopwords; xqzzyv is unknown
+    # content words after lowercasing, alphabetic filtering, shipped stopwords; xqzzyv unknown
     expected_words = ["large", "building", "left", "palm", "tree", "mostly", "centre", "picture"]
     expected = np.mean([lookup[w] for w in expected_words], axis=0)
     np.testing.assert_allclose(glove.encode([CAPTION])[0], expected, rtol=1e-6, atol=1e-6)
     assert glove.dim == 50
     assert glove.identity == (
         "glove-6B-50d@2d85b9db2ad8ddeb2e07474af9c9fb45a925d21c40878d4b365d189f13eb5a15"
+        f"+spacy-blank-en+stopwords@{stopwords.stopwords_digest()}"
     )
 
 
@@ -132,32 +132,6 @@ def test_glove_never_imports_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-def test_spacy_fallback_stopwords_warn_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stopwords, "_read_nltk_list", lambda: None)
-    stopwords.english_stopwords.cache_clear()
-    try:
-        with pytest.warns(UserWarning, match="using spaCy's stopword list"):
-            words = stopwords.english_stopwords()
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            assert stopwords.english_stopwords() is words
-        assert "the" in words and len(words) > 179
-    finally:
-        stopwords.english_stopwords.cache_clear()
-
-
-def test_nltk_list_comes_from_nltk_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    corpus = tmp_path / "corpora" / "stopwords"
-    corpus.mkdir(parents=True)
-    (corpus / "english").write_text("zebra\nquux\n")
-    monkeypatch.setenv("NLTK_DATA", str(tmp_path))
-    stopwords.english_stopwords.cache_clear()
-    try:
-        assert stopwords.english_stopwords() == frozenset({"zebra", "quux"})
-    finally:
-        stopwords.english_stopwords.cache_clear()
 
 
 def test_user_glove_text_file_is_converted_once(

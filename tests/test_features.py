@@ -17,6 +17,7 @@ from textig import features
 class _Caption:
     id: str
     text: str
+    label_ids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -26,6 +27,7 @@ class _Dataset:
     name: str
     splits: dict[str, list[_Caption]]
     digest: str = "sum0"
+    vocabulary: tuple[str, ...] = ()
 
     def checksum(self) -> str:
         return self.digest
@@ -101,7 +103,8 @@ def test_cache_key_depends_on_every_part() -> None:
 
 def test_corrupt_cache_file_is_recomputed() -> None:
     embedder, dataset = _Counting(), _dataset()
-    path = features.features_cache_path(embedder.identity, dataset.checksum(), "test")
+    keys = embedder.cache_key, features.data_key(dataset, "test")
+    path = features.features_cache_path(*keys, "test")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not an npz")
     X = features.dataset_features(embedder, dataset, "test")

@@ -119,26 +119,42 @@ def test_write_explanation_writes_matching_json_and_html(tmp_path: Path) -> None
     html_path, json_path = write_explanation(explanation, tmp_path / "out", "one")
     assert html_path.read_text(encoding="utf-8") == render_explanation(explanation)
     assert json.loads(json_path.read_text(encoding="utf-8"))["caption"] == HOSTILE
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["one.html", "one.json"]
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == [".textig.lock", "one.html", "one.json"]  # the lock of write_unit
 
 
 def test_index_links_reports_and_lists_failures(tmp_path: Path) -> None:
+    hits = {
+        "glove": [
+            {"label": "dog", "score": 7.0, "true": True},
+            {"label": "cat", "score": 2.0, "true": False},
+        ]
+    }
     entries = [
-        IndexEntry("00-1", HOSTILE, "00/1", ("dog",), ("dog",)),
+        IndexEntry("00-1", HOSTILE, "00/1", ("dog",), ("dog", "grass"), hits),
         IndexEntry("00-2", "", "00/2", error="the caption is empty"),
     ]
-    path = write_index(entries, tmp_path, "batch <b>")
+    path, data_path = write_index(entries, tmp_path, "batch <b>")
     page = path.read_text(encoding="utf-8")
     assert page == render_index(entries, "batch <b>")
     assert 'href="00-1.html"' in page and 'href="00-2.html"' not in page
     assert "the caption is empty" in page and "<b>" not in page and "<script" not in page
+    data = json.loads(data_path.read_text(encoding="utf-8"))
+    assert (data["n_reports"], data["n_failed"]) == (1, 1)
+    first, failed = data["entries"]
+    assert first["html"] == "00-1.html" and failed["html"] is None
+    assert failed["error"] == "the caption is empty"
+    assert first["predicted"]["glove"][0] == {"label": "dog", "score": 7.0, "true": True}
+    # P@k counts the true labels among the top k predictions (two predictions: P@3 = 1/3)
+    assert first["precision"]["glove"] == {"P@1": 1.0, "P@3": 1 / 3, "P@5": 1 / 5}
+    assert data["mean_precision"] == {"glove": first["precision"]["glove"]}
 
 
 def test_slugify() -> None:
     assert slugify("A dog <script>, über!") == "a-dog-script-uber"
     assert slugify("00/25") == "00-25"
     assert slugify("!!!") == "caption"
-    assert len(slugify("word " * 50)) <= 48
+    assert len(slugify("word " * 50)) <= 40
 
 
 def test_comparison_agreement_and_page() -> None:
@@ -171,3 +187,19 @@ def test_notebooks_show_the_report_itself() -> None:
     comparison = compare(explanation, explanation)
     srcdoc = re.search(r'srcdoc="([^"]*)"', comparison._repr_html_()).group(1)
     assert html.unescape(srcdoc) == render_comparison(comparison)
+
+
+def test_index_counts_true_labels_in_the_top_5_and_marks_the_found_ones() -> None:
+    hits = [
+        {"label": "dog", "score": 90.0, "true": True},
+        {"label": "sky", "score": 40.0, "true": False},
+        {"label": "park", "score": 20.0, "true": True},
+    ]
+    entry = IndexEntry(
+        "a", "a dog in the park", "00/1", ("dog",), ("dog", "park", "cat"), {"g": hits}
+    )
+    page = render_index([entry], "batch")
+    assert "<strong>2</strong> of 3" in page
+    row = page.split("00/1")[-1]
+    assert '<span class="true">park</span>' in row and '<span class="">cat</span>' in row
+    assert '<span class="hit"><span class="false">sky</span> 40</span>' in row

@@ -25,7 +25,7 @@ def test_a_cached_model_without_its_feature_mean_gets_it(
     expected = features.X[features.valid].mean(axis=0, dtype=np.float64)
     assert np.array_equal(trained.feature_mean_, expected)
 
-    path = model_cache_path(embedder.identity, dataset.checksum(), resolve_params(SMALL))
+    path = model_cache_path(embedder, dataset, resolve_params(SMALL))
     with np.load(path, allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files if key != "feature_mean"}
     np.savez(path, **arrays)  # as a cached model from before the mean was kept

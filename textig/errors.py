@@ -3,3 +3,7 @@
 
 class TextigError(Exception):
     """A problem the user can fix (bad input, missing or mismatched file)."""
+
+
+class UsageError(TextigError):
+    """The command line itself is wrong (missing or conflicting arguments): exit code 2."""

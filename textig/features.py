@@ -1,14 +1,16 @@
 """Dataset features: embed a split once, cache it on disk, and flag captions that cannot be encoded.
 
-The cache key is (embedder identity, dataset checksum, split), so ``train``/``evaluate``/
-``explain`` reuse the features until the vectors/model or the data change. A caption the
-embedder cannot encode (e.g. the empty IAPR caption 04/4092) gets an all-zero row flagged
-``False`` in ``valid``, and is always named in a warning: never a silent zero row.
+The cache key is (format, embedder cache key, data key, split): ``train``/``evaluate``/
+``explain`` reuse the features until the vectors/model, the tokeniser, the stopword list, the
+data files or the captions as read from them change. A caption the embedder cannot encode
+(e.g. the empty IAPR caption 04/4092) gets an all-zero row flagged ``False`` in ``valid``, and
+is always named in a warning: never a silent zero row.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from embeddings.base import Embedder
     from textig.data import Dataset
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,20 @@ class SplitFeatures:
     skipped: dict[str, str] = field(default_factory=dict)  # caption id -> why it was not encoded
 
 
-def features_cache_path(identity: str, checksum: str, split: str) -> Path:
-    """Where the features of (embedder identity, dataset checksum, split) are cached."""
-    key = hashlib.sha256(f"{_FORMAT}\n{identity}\n{checksum}\n{split}".encode()).hexdigest()
+def data_key(dataset: Dataset, split: str) -> str:
+    """sha256 of the dataset's files and of the split's captions as read (ids, texts, labels,
+    vocabulary): a changed file, or a reader that now reads it differently, is a cache miss."""
+    digest = hashlib.sha256(f"{dataset.checksum()}\n{split}\n".encode())
+    digest.update(json.dumps(list(dataset.vocabulary)).encode("utf-8"))
+    for caption in dataset.split(split):
+        row = [caption.id, caption.text, list(caption.label_ids)]
+        digest.update(b"\n" + json.dumps(row).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def features_cache_path(embedder_key: str, data: str, split: str) -> Path:
+    """Where the features of (embedder cache key, data key, split) are cached."""
+    key = hashlib.sha256(f"{_FORMAT}\n{embedder_key}\n{data}\n{split}".encode()).hexdigest()
     return cache_dir() / "features" / f"{key[:32]}.npz"
 
 
@@ -55,7 +68,7 @@ def _compute(embedder: Embedder, texts: list[str], ids: list[str], progress: boo
     return SplitFeatures(X, ids, valid, skipped)
 
 
-def _save(path: Path, features: SplitFeatures, identity: str, checksum: str) -> None:
+def _save(path: Path, features: SplitFeatures, embedder_key: str, data: str) -> None:
     reasons = [features.skipped.get(i, "") for i in features.ids]
     with atomic_open(path, "wb") as handle:
         np.savez(
@@ -64,20 +77,20 @@ def _save(path: Path, features: SplitFeatures, identity: str, checksum: str) -> 
             ids=np.array(features.ids, dtype=str),
             valid=features.valid,
             reasons=np.array(reasons, dtype=str),
-            identity=np.array(identity),
-            checksum=np.array(checksum),
+            embedder_key=np.array(embedder_key),
+            data_key=np.array(data),
         )
 
 
-def _load(path: Path, identity: str, checksum: str) -> SplitFeatures | None:
+def _load(path: Path, embedder_key: str, data: str) -> SplitFeatures | None:
     """Cached features if the file exists and matches the key exactly; else None."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if str(data["identity"]) != identity or str(data["checksum"]) != checksum:
+        with np.load(path, allow_pickle=False) as stored:
+            if str(stored["embedder_key"]) != embedder_key or str(stored["data_key"]) != data:
                 return None
-            ids = data["ids"].tolist()
-            skipped = {i: str(r) for i, r in zip(ids, data["reasons"], strict=True) if r}
-            return SplitFeatures(data["X"], ids, data["valid"], skipped)
+            ids = stored["ids"].tolist()
+            skipped = {i: str(r) for i, r in zip(ids, stored["reasons"], strict=True) if r}
+            return SplitFeatures(stored["X"], ids, stored["valid"], skipped)
     except (OSError, KeyError, ValueError):
         return None
 
@@ -108,15 +121,15 @@ def embed_split(
 
     ``warn_skipped=False`` is for callers that name every skipped caption themselves.
     """
-    identity, checksum = embedder.identity, dataset.checksum()
-    path = features_cache_path(identity, checksum, split)
-    features = _load(path, identity, checksum) if cache else None
+    keys = embedder.cache_key, data_key(dataset, split)
+    path = features_cache_path(*keys, split)
+    features = _load(path, *keys) if cache else None
     if features is None:
         captions = dataset.split(split)
         texts, ids = [c.text for c in captions], [c.id for c in captions]
         features = _compute(embedder, texts, ids, progress)
         if cache:
-            _save(path, features, identity, checksum)
+            _save(path, features, *keys)
     if warn_skipped:
         _warn_skipped(features, embedder, f"{dataset.name} {split}")
     return features
@@ -135,5 +148,5 @@ def dataset_features(
 def cached_split(embedder: Embedder, dataset: Dataset, split: str) -> SplitFeatures | None:
     """The split's features if they are in the cache; never computes them (for callers that
     only want them when they are free, such as naming a model's training rows)."""
-    identity, checksum = embedder.identity, dataset.checksum()
-    return _load(features_cache_path(identity, checksum, split), identity, checksum)
+    keys = embedder.cache_key, data_key(dataset, split)
+    return _load(features_cache_path(*keys, split), *keys)

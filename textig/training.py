@@ -1,8 +1,9 @@
 """Train an AnnexML model on a dataset's features once, and reuse it from the cache.
 
-The cached file is keyed by (embedder identity, dataset checksum, parameters), so
-``textig train`` and ``textig explain`` without ``--model`` share one model until the vectors,
-the data or a parameter change.
+The cached file is keyed by (embedder cache key, training data key, parameters, AnnexML code
+and file-format version), so ``textig train`` and ``textig explain`` without ``--model`` share
+one model until the vectors, the tokeniser or stopwords, the data, a parameter or the code
+that trains or stores models change.
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ def resolve_params(params: dict[str, Any] | None) -> dict[str, Any]:
     return resolved
 
 
-def model_cache_path(identity: str, checksum: str, params: dict[str, Any]) -> Path:
-    """Where the model of (embedder identity, dataset checksum, params) is cached."""
+def model_cache_path(embedder: Embedder, dataset: Dataset, params: dict[str, Any]) -> Path:
+    """Where the model of (embedder, dataset's training split, resolved params) is cached."""
     from embeddings.assets import cache_dir
+    from textig.features import data_key
 
-    blob = json.dumps([identity, checksum, params, code_version()], sort_keys=True)
+    keys = [embedder.cache_key, data_key(dataset, "train"), params, code_version()]
+    blob = json.dumps(keys, sort_keys=True)
     return cache_dir() / "models" / f"{hashlib.sha256(blob.encode()).hexdigest()[:32]}.npz"
 
 
@@ -82,7 +85,7 @@ def train_or_load(
     """The AnnexML model for (embedder, dataset, params): from the cache, else trained (and
     cached). An unreadable cache file is retrained over, never trusted."""
     resolved = resolve_params(params)
-    path = model_cache_path(embedder.identity, dataset.checksum(), resolved)
+    path = model_cache_path(embedder, dataset, resolved)
     if cache and path.is_file():
         try:
             model = AnnexML.load(path)

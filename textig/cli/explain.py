@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textig.errors import TextigError
+from textig.errors import TextigError, UsageError
 from textig.settings import DEFAULTS, METHOD_HELP, METHODS, ExplainSettings
 
 if TYPE_CHECKING:
@@ -34,8 +34,10 @@ caption the model gives LABEL, or against --baseline text:CAPTION).
 BASELINE: auto (GloVe: training mean; SBERT: the caption with its content words masked), mean,
 neutral, zero (not for AnnexML, which normalises its input), text:CAPTION. Several --baseline
 options make a baseline study: one report explaining the same labels from each baseline side by
-side. Batch mode (no CAPTION, with --n or --ids)
-explains dataset captions and writes an index.html linking every report.
+side. Batch mode (no CAPTION; --captions FILE, --n or --ids) explains many captions in one
+process: one report per caption, named after its id (or text) plus a content hash, and an
+index.html with its JSON twin index.json listing every caption's predictions, true labels and
+any error (a caption that fails does not stop the others).
 """
 
 
@@ -70,6 +72,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     batch = parser.add_mutually_exclusive_group()
     batch.add_argument("--n", type=int, help="batch: the first N captions of --split")
     batch.add_argument("--ids", help="batch: comma-separated caption ids")
+    batch.add_argument(
+        "--captions",
+        metavar="FILE",
+        help="batch: explain every line of FILE (one caption per line; '-' reads stdin)",
+    )
     parser.add_argument("--split", choices=("train", "test"), default="test", help="batch split")
 
 
@@ -86,7 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_arguments(parser)
     parser.add_argument(
         "--embedder",
-        help="glove (default), sbert, sbert:/path, plug-in; required with a reference .bin model",
+        help="glove, sbert, sbert:/path, plug-in (default: the one --model records, else glove); "
+        "required with a reference .bin model",
     )
     parser.add_argument(
         "--model",
@@ -165,7 +173,7 @@ def make_explainer(
     """
     from embeddings import get_embedder
     from textig.annexml import is_reference_file
-    from textig.baselines import needs_training_features
+    from textig.baselines import check_baseline_spec, needs_training_features
     from textig.explain import Explainer
     from textig.features import embed_split
     from textig.models import as_scorer, feature_mean
@@ -177,7 +185,16 @@ def make_explainer(
         )
     given = args.data is not None
     model = None if model_path is None else read_model_file(model_path, dataset, given)
-    embedder = get_embedder(embedder_spec or getattr(model, "embedder_name", None) or "glove")
+    recorded = recorded_embedder(model)
+    named = getattr(model, "embedder_name", None) or (recorded and builtin_spec(recorded))
+    embedder = get_embedder(embedder_spec or named or "glove")
+    if embedder_spec is not None and recorded is not None and recorded != embedder.identity:
+        raise TextigError(
+            f"--embedder {embedder_spec} conflicts with {model_path}, which was trained with "
+            f"{recorded}: drop --embedder (the model's is used) or give a model of {embedder_spec}"
+        )
+    for spec in baseline_specs(args):
+        check_baseline_spec(spec, embedder)
     own_vocabulary = model_path is not None and args.data is None  # the demo's may not fit
     scorer = as_scorer(
         model if model is not None else load_model(embedder, dataset, None, args.seed),
@@ -216,6 +233,21 @@ def make_explainer(
         training_features=training,
         training_captions=training_captions(embedder, dataset, scorer, training),
     )
+
+
+def recorded_embedder(model: Any) -> str | None:
+    """The identity of the embedder a model file records (None: it records none)."""
+    recorded = getattr(model, "embedder_identity_", None) or getattr(model, "embedder", None)
+    return recorded if isinstance(recorded, str) else None
+
+
+def builtin_spec(identity: str) -> str | None:
+    """The built-in embedder spec whose identity looks like ``identity`` (glove, sbert)."""
+    if identity.startswith("glove"):
+        return "glove"
+    if identity.startswith("sbert"):
+        return "sbert"
+    return None
 
 
 def training_captions(
@@ -266,9 +298,75 @@ def parse_labels(spec: str) -> str | list[str] | WhyNot:
 def find_caption(dataset: Dataset, text: str, explainers: Sequence[Explainer]) -> Caption | None:
     """The dataset caption with exactly this text (for its id and true labels), if any and if
     the models name labels as the dataset does."""
+    return caption_lookup(dataset, explainers).get(text)
+
+
+def caption_lookup(dataset: Dataset, explainers: Sequence[Explainer]) -> dict[str, Caption]:
+    """Dataset captions by text (test split first), or none when the models name labels
+    otherwise than the dataset does."""
     if any(e.vocabulary != list(dataset.vocabulary) for e in explainers):
-        return None
-    return next((c for c in [*dataset.test, *dataset.train] if c.text == text), None)
+        return {}
+    lookup: dict[str, Caption] = {}
+    for caption in [*dataset.test, *dataset.train]:
+        lookup.setdefault(caption.text, caption)
+    return lookup
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One caption of a batch: its text, the dataset caption it is (if known), its line."""
+
+    text: str
+    known: Caption | None = None
+    line: int | None = None  # line number in a --captions file
+    error: str | None = None  # a line that could not be read
+
+    @property
+    def caption_id(self) -> str | None:
+        return self.known.id if self.known else None
+
+
+def read_captions(path: str) -> list[BatchItem]:
+    """--captions FILE: one caption per line (``-``: standard input); blank lines are skipped.
+
+    A line that is not valid UTF-8 becomes an item carrying its error, so the batch lists it
+    and goes on.
+    """
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as error:
+        raise TextigError(f"cannot read --captions {path}: {error.strerror or error}") from None
+    from textig.caption_text import caption_problem
+
+    where = "stdin" if path == "-" else path
+    items = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        try:
+            text = line.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError as error:
+            text = line.decode("utf-8", "replace").rstrip("\r")
+            reason = f"{where}:{number}: not valid UTF-8 (byte {error.start + 1})"
+            items.append(BatchItem(text, line=number, error=reason))
+            continue
+        if text.strip():
+            problem = caption_problem(text)
+            error = None if problem is None else f"{where}:{number}: {problem}"
+            items.append(BatchItem(text, line=number, error=error))
+    if not items:
+        raise TextigError(f"--captions {where} holds no caption (one caption per line)")
+    return items
+
+
+def batch_items(dataset: Dataset, args: argparse.Namespace, explainers: Sequence[Explainer]):
+    """The batch's captions: --captions FILE's lines (matched to dataset captions by text, for
+    their ids and true labels), or the dataset captions --n / --ids select."""
+    if args.captions is None:
+        return [BatchItem(c.text, c) for c in select_captions(dataset, args)]
+    lookup = caption_lookup(dataset, explainers)
+    return [
+        BatchItem(item.text, lookup.get(item.text), item.line, item.error)
+        for item in read_captions(args.captions)
+    ]
 
 
 def select_captions(dataset: Dataset, args: argparse.Namespace) -> list[Caption]:
@@ -276,7 +374,7 @@ def select_captions(dataset: Dataset, args: argparse.Namespace) -> list[Caption]
     captions = dataset.split(args.split)
     if args.ids is None:
         if args.n < 1:
-            raise TextigError("--n must be at least 1")
+            raise UsageError("--n must be at least 1")
         return captions[: args.n]
     by_id = {c.id: c for c in [*dataset.test, *dataset.train]}
     wanted = [i.strip() for i in args.ids.split(",") if i.strip()]
@@ -287,12 +385,18 @@ def select_captions(dataset: Dataset, args: argparse.Namespace) -> list[Caption]
 
 
 def check_mode(args: argparse.Namespace) -> bool:
-    """True for batch mode; refuses a caption together with --n/--ids, or neither."""
-    batch = args.n is not None or args.ids is not None
+    """True for batch mode; refuses a caption together with --n/--ids/--captions, or none."""
+    batch = args.n is not None or args.ids is not None or args.captions is not None
     if batch and args.caption is not None:
-        raise TextigError("give either a CAPTION or --n/--ids (batch mode), not both")
+        raise UsageError("give either a CAPTION or --n/--ids/--captions (batch mode), not both")
     if not batch and args.caption is None:
-        raise TextigError("give a CAPTION to explain, or --n N / --ids ID,... for a batch")
+        raise UsageError("give a CAPTION to explain, or --captions FILE / --n N / --ids ID,...")
+    if batch and args.name is not None:
+        raise UsageError("--name names one report; a batch names each report after its caption")
+    if args.name is not None:
+        from textig.report import check_name
+
+        check_name(args.name)
     if args.caption is not None:
         from textig.caption_text import check_caption
 
@@ -301,31 +405,45 @@ def check_mode(args: argparse.Namespace) -> bool:
 
 
 def run_batch(
-    captions: Sequence[Caption],
-    work: Callable[[Caption, str], IndexEntry],
+    items: Sequence[BatchItem],
+    work: Callable[[BatchItem, str], IndexEntry],
     out: Path,
     title: str,
-) -> Path:
-    """Run ``work(caption, name)`` per caption with a progress bar; write and return the index.
+    prefix: str = "",
+) -> tuple[Path, Path]:
+    """Run ``work(item, name)`` per caption with a progress bar; write and return the index.
 
-    A caption that cannot be explained is listed in the index with its reason; if none can,
-    nothing is written and the command fails.
+    A caption that cannot be explained is listed in the index with its one-line reason and the
+    others go on (a failure to write files stops the batch); if none can be explained, nothing
+    is written and the command fails.
     """
     from tqdm.auto import tqdm
 
-    from textig.report import IndexEntry, slugify, write_index
+    from textig.report import IndexEntry, report_name, write_index
 
     entries = []
-    for caption in tqdm(captions, desc="explain", unit="caption", file=sys.stderr):
-        name = slugify(caption.id)
+    for item in tqdm(items, desc="explain", unit="caption", file=sys.stderr):
+        name = report_name(item.caption_id, item.text, prefix)
         try:
-            entries.append(work(caption, name))
-        except TextigError as error:
-            entries.append(IndexEntry(name, caption.text, caption.id, error=str(error)))
+            if item.error:
+                raise TextigError(item.error)
+            entries.append(work(item, name))
+        except OSError:
+            raise
+        except Exception as error:  # one caption's failure must not stop the batch
+            truth = tuple(item.known.labels) if item.known else None
+            failed = IndexEntry(name, item.text, item.caption_id, (), truth, error=_one_line(error))
+            entries.append(replace(failed, line=item.line))
     if all(entry.error for entry in entries):
-        reasons = "; ".join(f"{e.caption_id}: {e.error}" for e in entries[:3])
+        reasons = "; ".join(f"{e.caption_id or e.caption[:40]}: {e.error}" for e in entries[:3])
         raise TextigError(f"no caption could be explained ({reasons})")
     return write_index(entries, out, title)
+
+
+def _one_line(error: Exception) -> str:
+    """An error as one line; errors other than textig's own name their type."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if isinstance(error, TextigError) else f"{type(error).__name__}: {text}"
 
 
 def _explain_one(
@@ -333,6 +451,7 @@ def _explain_one(
 ) -> tuple[Path, Path, Any]:
     from textig.report import write_explanation
 
+    check_true_labels(labels, known)
     truth = {
         "true_labels": list(known.labels) if known else None,
         "caption_id": known.id if known else None,
@@ -344,6 +463,16 @@ def _explain_one(
         explanation = explainer.explain(text, labels=labels, **truth)
     html, data = write_explanation(explanation, out, name)
     return html, data, explanation
+
+
+def check_true_labels(labels: Any, known: Caption | None) -> None:
+    """--labels true on a caption whose true labels are unknown: say how to give them."""
+    if labels == "true" and known is None:
+        raise TextigError(
+            "--labels true needs the caption's true labels, which textig finds by looking the "
+            "caption up in --data: give the caption exactly as it is written there (or use "
+            "--ids / --captions with the dataset's captions), or name labels: --labels a,b"
+        )
 
 
 def why_not_reference(baseline: Any) -> str | None:
@@ -360,8 +489,8 @@ def why_not_reference(baseline: Any) -> str | None:
 
 
 def _study(explainer: Explainer, args: argparse.Namespace, labels: Any, dataset: Dataset) -> int:
-    from textig.baseline_study import baseline_study
-    from textig.report import slugify, write_baseline_study
+    from textig.report import report_name, write_baseline_study
+    from textig.study import baseline_study
 
     known = find_caption(dataset, args.caption, [explainer])
     study = baseline_study(
@@ -372,7 +501,7 @@ def _study(explainer: Explainer, args: argparse.Namespace, labels: Any, dataset:
         true_labels=list(known.labels) if known else None,
         caption_id=known.id if known else None,
     )
-    name = args.name or "baselines-" + slugify(known.id if known else args.caption)
+    name = args.name or report_name(known.id if known else None, args.caption, "baselines-")
     for path in write_baseline_study(study, args.out, name):
         print(path)
     return 0
@@ -380,13 +509,13 @@ def _study(explainer: Explainer, args: argparse.Namespace, labels: Any, dataset:
 
 def run(args: argparse.Namespace) -> int:
     """Explain the caption (or the batch) and print the written paths."""
-    from textig.report import IndexEntry, slugify
+    from textig.report import IndexEntry, report_name, slugify
 
     batch = check_mode(args)
     labels = parse_labels(args.labels)
     study = len(baseline_specs(args)) > 1
     if study and batch:
-        raise TextigError("a baseline study explains one CAPTION: drop --n/--ids")
+        raise UsageError("a baseline study explains one CAPTION: drop --n/--ids/--captions")
     why_not = isinstance(labels, WhyNot)
     if why_not and study:
         raise TextigError("why-not explains against one caption: give at most one --baseline")
@@ -404,7 +533,7 @@ def run(args: argparse.Namespace) -> int:
         return _study(explainer, args, labels, dataset)
     if not batch:
         known = find_caption(dataset, args.caption, [explainer])
-        name = args.name or slugify(known.id if known else args.caption)
+        name = args.name or report_name(known.id if known else None, args.caption)
         if why_not and not args.name:
             name += "-why-not-" + slugify(labels.label)
         html, data, _ = _explain_one(explainer, args.caption, labels, known, args.out, name)
@@ -412,11 +541,12 @@ def run(args: argparse.Namespace) -> int:
         print(data)
         return 0
 
-    def work(caption: Caption, name: str) -> IndexEntry:
-        _, _, explanation = _explain_one(explainer, caption.text, labels, caption, args.out, name)
-        explained = tuple(label.label for label in explanation.labels)
-        return IndexEntry(name, caption.text, caption.id, explained, caption.labels)
+    def work(item: BatchItem, name: str) -> IndexEntry:
+        _, _, explanation = _explain_one(explainer, item.text, labels, item.known, args.out, name)
+        return IndexEntry.of(name, explanation, line=item.line)
 
-    title = f"textig explanations: {dataset.name} {args.split} ({explainer.embedder.name})"
-    print(run_batch(select_captions(dataset, args), work, args.out, title))
+    source = f"captions of {args.captions}" if args.captions else f"{dataset.name} {args.split}"
+    title = f"textig explanations: {source} ({explainer.embedder.name})"
+    for path in run_batch(batch_items(dataset, args, [explainer]), work, args.out, title):
+        print(path)
     return 0

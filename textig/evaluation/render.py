@@ -6,23 +6,18 @@ from pathlib import Path
 
 from textig import __version__
 from textig.explanation import Explanation
-from textig.report import compare, slugify, write_comparison, write_explanation
+from textig.report import compare, report_name, write_comparison, write_explanation
 from textig.report.colors import NEGATIVE, POSITIVE
 from textig.report.templates import environment
 
 COMPARE_DIR = "compare"
 
 
-def report_name(caption_id: str) -> str:
-    """File stem of a caption's reports (caption ids such as "00/26" contain slashes)."""
-    return slugify(caption_id)
-
-
 def write_caption_report(explanation: Explanation, out_dir: Path, caption_id: str) -> str:
     """Write one embedder's report of a caption; returns its path relative to ``out_dir``."""
-    folder = explanation.embedder["name"]
-    html, _ = write_explanation(explanation, Path(out_dir) / folder, report_name(caption_id))
-    return html.relative_to(out_dir).as_posix()
+    name = report_name(caption_id, explanation.caption)
+    html, _ = write_explanation(explanation, Path(out_dir), name)
+    return html.relative_to(Path(out_dir).resolve()).as_posix()
 
 
 def write_caption_comparison(
@@ -30,8 +25,9 @@ def write_caption_comparison(
 ) -> str:
     """Write the side-by-side report of a caption with its faithfulness figures; relative path."""
     comparison = compare(left, right, corpus=figures)
-    html, _ = write_comparison(comparison, Path(out_dir) / COMPARE_DIR, report_name(caption_id))
-    return html.relative_to(out_dir).as_posix()
+    name = report_name(caption_id, left.caption)
+    html, _ = write_comparison(comparison, Path(out_dir) / COMPARE_DIR, name)
+    return html.relative_to(Path(out_dir).resolve()).as_posix()
 
 
 def render_summary(summary: dict) -> str:

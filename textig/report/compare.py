@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from textig.errors import TextigError
 from textig.explanation import Explanation, LabelExplanation
@@ -65,7 +64,7 @@ def word_agreement(a: LabelExplanation, b: LabelExplanation) -> LabelAgreement:
         x = np.array([left[s] for s in shared])
         y = np.array([right[s] for s in shared])
         if np.ptp(x) > 0 and np.ptp(y) > 0:
-            rho = float(spearmanr(x, y).statistic)
+            rho = float(_spearman(x, y))
     return LabelAgreement(a.label, rho, len(shared))
 
 
@@ -78,3 +77,11 @@ def compare(left: Explanation, right: Explanation, corpus: dict | None = None) -
         word_agreement(label, others[label.label]) for label in left.labels if label.label in others
     ]
     return Comparison(left, right, agreement, dict(corpus or {}))
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rho; scipy.stats is imported here because importing it costs a cold start
+    about a second, and only comparisons need it."""
+    from scipy.stats import spearmanr
+
+    return spearmanr(x, y).statistic

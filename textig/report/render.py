@@ -1,53 +1,132 @@
 """Render explanations, comparisons and report indexes to self-contained HTML files.
 
-Views (segments, chart geometry) are computed here so the templates only lay them out. Every
-file is written atomically; a report's HTML and JSON are written together or not at all.
+Views (segments, chart geometry) are computed here so the templates only lay them out. A
+report's HTML and JSON are written as a unit (``textig.report.files.write_unit``): both change,
+or neither does.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import re
-import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from statistics import fmean
 from typing import Any
 
 from textig import __version__
-from textig._utils import atomic_write_text
-from textig.baseline_study import BaselineStudy, sign_flips
 from textig.explanation import Explanation, LabelExplanation
 from textig.report.colors import NEGATIVE, POSITIVE, caption_segments, mark_flips, scale_of
 from textig.report.compare import RELIABLE_WORDS, Comparison
+from textig.report.files import write_unit
 from textig.report.svg import bar_chart
-from textig.report.templates import environment
+from textig.report.templates import environment, printable
+from textig.study import BaselineStudy, sign_flips
+
+PRECISION_KS = (1, 3, 5)
 
 
 @dataclass(frozen=True)
 class IndexEntry:
-    """One line of a batch index: a written report, or a caption that could not be explained."""
+    """One line of a batch index: a written report, or a caption that could not be explained.
+
+    ``predicted`` holds, per embedder, the caption's top predictions ``{label, score, true}``
+    (``true`` is None when the caption's true labels are unknown).
+    """
 
     name: str
     caption: str
     caption_id: str | None = None
-    labels: tuple[str, ...] = ()
-    true_labels: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()  # the labels the report explains
+    true_labels: tuple[str, ...] | None = None
+    predicted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     error: str | None = None
+    line: int | None = None  # line number in a --captions file
+
+    @classmethod
+    def of(cls, name: str, *explanations: Explanation, line: int | None = None) -> IndexEntry:
+        """The entry of a report explaining one caption (one explanation per embedder)."""
+        first = explanations[0]
+        truth = first.true_labels
+        return cls(
+            name,
+            first.caption,
+            first.caption_id,
+            tuple(label.label for label in first.labels),
+            None if truth is None else tuple(truth),
+            {_side_name(e, explanations): _hits(e) for e in explanations},
+            line=line,
+        )
 
     @property
     def href(self) -> str:
         """Relative link to the report (reports sit beside the index)."""
         return f"{self.name}.html"
 
+    def precision(self) -> dict[str, dict[str, float]]:
+        """P@1/3/5 of each embedder's predictions (empty when true labels are unknown)."""
+        if self.true_labels is None or self.error:
+            return {}
+        return {
+            embedder: {f"P@{k}": sum(bool(p["true"]) for p in hits[:k]) / k for k in PRECISION_KS}
+            for embedder, hits in self.predicted.items()
+        }
 
-def slugify(text: str, limit: int = 48) -> str:
-    """A file-name-safe name: ASCII letters/digits joined by '-' (never empty)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
-    slug = "-".join(words)[:limit].strip("-")
-    return slug or "caption"
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; ``html``/``json`` link the report relative to the index."""
+        data = asdict(self)
+        data["labels"] = list(self.labels)
+        data["true_labels"] = None if self.true_labels is None else list(self.true_labels)
+        ok = self.error is None
+        data |= {key: printable(data[key]) for key in ("caption", "caption_id", "error")}
+        return data | {
+            "html": self.href if ok else None,
+            "json": f"{self.name}.json" if ok else None,
+            "precision": self.precision(),
+        }
+
+
+def _side_name(explanation: Explanation, all_sides: Sequence[Explanation]) -> str:
+    """The embedder's name, or its identity when two sides share a name (glove vs glove:…)."""
+    name = explanation.embedder["name"]
+    shared = sum(e.embedder["name"] == name for e in all_sides) > 1
+    return str(explanation.embedder["identity"]) if shared else name
+
+
+def _hits(explanation: Explanation) -> list[dict[str, Any]]:
+    truth = None if explanation.true_labels is None else set(explanation.true_labels)
+    return [
+        {
+            "label": p["label"],
+            "score": p["score"],
+            "true": None if truth is None else p["label"] in truth,
+        }
+        for p in explanation.predicted
+    ]
+
+
+def index_summary(entries: Sequence[IndexEntry], title: str) -> dict[str, Any]:
+    """The batch index as JSON-ready data: every entry, and the mean P@k per embedder over the
+    captions whose true labels are known."""
+    scored = [p for p in (entry.precision() for entry in entries) if p]
+    embedders = list(dict.fromkeys(name for p in scored for name in p))
+    mean = {
+        name: {
+            f"P@{k}": fmean(p[name][f"P@{k}"] for p in scored if name in p) for k in PRECISION_KS
+        }
+        for name in embedders
+    }
+    return {
+        "title": title,
+        "textig_version": __version__,
+        "n_captions": len(entries),
+        "n_reports": sum(entry.error is None for entry in entries),
+        "n_failed": sum(entry.error is not None for entry in entries),
+        "n_with_true_labels": len(scored),
+        "mean_precision": mean,
+        "entries": [entry.to_dict() for entry in entries],
+    }
 
 
 def report_scale(explanations: Sequence[Explanation]) -> float:
@@ -87,6 +166,14 @@ def baseline_phrase(kind: str) -> str:
     }.get(kind, kind)
 
 
+def _steps(used) -> str:
+    """Path points the labels used: one count, or the range when refinement gave some more."""
+    if not isinstance(used, list):
+        return str(used)
+    low, high = (min(used), max(used)) if used else (0, 0)
+    return str(low) if low == high else f"{low} to {high} (per label)"
+
+
 def settings_rows(e: Explanation) -> list[tuple[str, str]]:
     """The settings that ran, as (name, what it means) rows; the JSON keeps the raw values."""
     s = e.settings
@@ -98,7 +185,7 @@ def settings_rows(e: Explanation) -> list[tuple[str, str]]:
         )
     else:
         how = (
-            f"{method}: {s.get('quadrature')} rule, {s.get('steps_used')} path points "
+            f"{method}: {s.get('quadrature')} rule, {_steps(s.get('steps_used'))} path points "
             f"(started from {s.get('steps')}), {s.get('n_evaluations')} model evaluations"
         )
     words = s.get("word_method")
@@ -224,8 +311,9 @@ def render_baseline_study(study: BaselineStudy) -> str:
 
 
 def render_index(entries: Sequence[IndexEntry], title: str) -> str:
-    """An index page linking every report of a batch."""
-    return _render("index.html.j2", entries=list(entries), title=title)
+    """An index page linking every report of a batch, with each caption's predictions."""
+    summary = index_summary(entries, title)
+    return _render("index.html.j2", entries=list(entries), title=title, summary=summary)
 
 
 def notebook_html(page: str, height: int = 900) -> str:
@@ -240,26 +328,25 @@ def notebook_html(page: str, height: int = 900) -> str:
 
 
 def write_explanation(explanation: Explanation, out_dir: Path, name: str) -> tuple[Path, Path]:
-    """Write ``out_dir/name.html`` and ``.json``; both are rendered before either is written."""
+    """Write ``out_dir/name.html`` and ``.json`` as a unit; returns their absolute paths."""
     html, data = render_explanation(explanation), explanation.to_json()
     return _write_pair(out_dir, name, html, data)
 
 
 def write_comparison(comparison: Comparison, out_dir: Path, name: str) -> tuple[Path, Path]:
-    """Write ``out_dir/name.html`` and ``.json`` of a comparison."""
+    """Write ``out_dir/name.html`` and ``.json`` of a comparison as a unit."""
     return _write_pair(out_dir, name, render_comparison(comparison), _json(comparison.to_dict()))
 
 
 def write_baseline_study(study: BaselineStudy, out_dir: Path, name: str) -> tuple[Path, Path]:
-    """Write ``out_dir/name.html`` and ``.json`` of a baseline study."""
+    """Write ``out_dir/name.html`` and ``.json`` of a baseline study as a unit."""
     return _write_pair(out_dir, name, render_baseline_study(study), _json(study.to_dict()))
 
 
-def write_index(entries: Sequence[IndexEntry], out_dir: Path, title: str) -> Path:
-    """Write ``out_dir/index.html``."""
-    path = Path(out_dir) / "index.html"
-    atomic_write_text(path, render_index(entries, title))
-    return path
+def write_index(entries: Sequence[IndexEntry], out_dir: Path, title: str) -> tuple[Path, Path]:
+    """Write ``out_dir/index.html`` and its JSON twin ``index.json`` as a unit."""
+    data = _json(index_summary(entries, title))
+    return _write_pair(out_dir, "index", render_index(entries, title), data)
 
 
 def _json(data: dict[str, Any]) -> str:
@@ -267,7 +354,7 @@ def _json(data: dict[str, Any]) -> str:
 
 
 def _write_pair(out_dir: Path, name: str, html: str, data: str) -> tuple[Path, Path]:
-    html_path, json_path = Path(out_dir) / f"{name}.html", Path(out_dir) / f"{name}.json"
-    atomic_write_text(json_path, data + "\n")
-    atomic_write_text(html_path, html)
+    """Both files are rendered before either is written; then they change together."""
+    files = {f"{name}.json": data + "\n", f"{name}.html": html}
+    json_path, html_path = write_unit(out_dir, files)
     return html_path, json_path

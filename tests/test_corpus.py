@@ -1,0 +1,156 @@
+"""Corpus runs: local rows, resume after an interruption, and the Ray engine's identical rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from textig.corpus import CorpusJob, RayOptions, input_table, read_results, run_corpus
+from textig.corpus.job import resolve_model, select_captions
+from textig.errors import TextigError
+
+N = 20
+SHARD = 8
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """(job, input table) for the first N demo test captions with the demo GloVe model."""
+    from embeddings import get_embedder
+    from textig.data import load_dataset
+
+    dataset = load_dataset(None)
+    model = resolve_model(get_embedder("glove"), dataset, None)
+    job = CorpusJob(data=str(dataset.path), embedder="glove", model=model)
+    return job, input_table(select_captions(dataset, "test", N), lambda c: "test")
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    return table.sort_by([("caption_id", "ascending"), ("label_rank", "ascending")])
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_dir(demo, tmp_path_factory) -> Path:
+    job, captions = demo
+    out = tmp_path_factory.mktemp("whole")
+    stats = run_corpus(job, captions, out, shard_size=SHARD, progress=False)
+    assert (stats.explained, stats.skipped, stats.shards) == (N, 0, 3)
+    return out
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(uninterrupted_dir) -> pa.Table:
+    return _sorted(read_results(uninterrupted_dir))
+
+
+def test_rows_describe_each_explained_label(uninterrupted):
+    rows = uninterrupted.to_pylist()
+    assert len({r["caption_id"] for r in rows}) == N
+    explained = [r for r in rows if r["error"] is None]
+    assert explained and all(r["label"] and r["word_text"] for r in explained)
+    for r in explained:
+        assert len(r["word_text"]) == len(r["word_score"]) == len(r["word_score_original"])
+        assert r["method"] == "exact" and r["comprehensiveness_random"] is not None
+        # words and features explain the same vote difference (GloVe's additive projection)
+        assert r["word_sum"] == pytest.approx(r["attribution_sum"], rel=1e-4, abs=1e-4)
+        assert r["attribution_sum"] == pytest.approx(r["score"] - r["baseline_score"], abs=1e-6)
+
+
+def test_rerun_skips_done_and_other_settings_do_not_mix(demo, tmp_path):
+    job, captions = demo
+    first = run_corpus(job, captions.slice(0, 5), tmp_path, shard_size=SHARD, progress=False)
+    again = run_corpus(job, captions.slice(0, 5), tmp_path, shard_size=SHARD, progress=False)
+    assert (again.explained, again.skipped, again.shards) == (0, 5, 0)
+    other = CorpusJob(**{**job.to_dict(), "top_k": 2, "evaluate": False})
+    stats = run_corpus(other, captions.slice(0, 5), tmp_path, shard_size=SHARD, progress=False)
+    assert stats.explained == 5 and stats.settings_hash != first.settings_hash
+    rows = read_results(tmp_path)
+    assert set(rows.column("settings_hash").to_pylist()) == {
+        first.settings_hash,
+        stats.settings_hash,
+    }
+
+
+def test_interrupted_run_resumes_to_the_same_rows(demo, uninterrupted, tmp_path):
+    job, captions = demo
+
+    def stop(path: Path) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_corpus(job, captions, tmp_path, shard_size=SHARD, progress=False, on_shard=stop)
+    assert len(list(tmp_path.glob("part-*.parquet"))) == 1
+    stats = run_corpus(job, captions, tmp_path, shard_size=SHARD, progress=False)
+    assert (stats.skipped, stats.explained) == (SHARD, N - SHARD)
+    resumed = _sorted(read_results(tmp_path))
+    ids, ranks = (resumed.column(c).to_pylist() for c in ("caption_id", "label_rank"))
+    keys = list(zip(ids, ranks, strict=True))
+    assert len(keys) == len(set(keys))
+    assert resumed.equals(uninterrupted)
+
+
+def test_a_foreign_file_among_the_shards_is_refused(tmp_path):
+    (tmp_path / "part-x.parquet").write_bytes(b"not parquet")
+    with pytest.raises(TextigError, match=r"part-x\.parquet"):
+        read_results(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """One local 2-CPU Ray cluster for the module (starting Ray is slow)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_engine_gives_the_local_engines_rows(demo, uninterrupted, ray_cluster, tmp_path):
+    job, captions = demo
+    stats = run_corpus(
+        job, captions, tmp_path, engine="ray", shard_size=SHARD, progress=False,
+        ray=RayOptions(workers=2),
+    )  # fmt: skip
+    assert (stats.explained, stats.workers) == (N, 2)
+    assert _sorted(read_results(tmp_path)).equals(uninterrupted)
+
+
+def _row(caption_id: str, words: dict[str, float]) -> dict:
+    texts = list(words)
+    starts = [sum(len(t) + 1 for t in texts[:i]) for i in range(len(texts))]
+    return {
+        "caption_id": caption_id, "caption": " ".join(texts), "label": "palm",
+        "word_text": texts, "word_start": starts,
+        "word_end": [s + len(t) for s, t in zip(starts, texts, strict=True)],
+        "word_kind": ["word"] * len(texts), "word_score": list(words.values()),
+    }  # fmt: skip
+
+
+def test_label_words_sum_content_words_over_captions():
+    from textig.corpus.report import label_words
+
+    rows = [
+        _row("a", {"Palm": 2.0, "the": 0.5, "beach": -1.0}),
+        _row("b", {"palm": 1.0, "sky": 0.5, "beach": -0.5}),
+    ]
+    palm = label_words(rows, top=5)["palm"]
+    assert palm["pairs"] == 2
+    assert [(w["word"], w["sum"], w["mean"], w["count"]) for w in palm["up"]] == [
+        ("palm", 3.0, 1.5, 2),
+        ("sky", 0.5, 0.5, 1),
+    ]  # "the" is a stopword
+    assert [(w["word"], w["sum"]) for w in palm["down"]] == [("beach", -1.5)]
+    assert [x["caption_id"] for x in palm["up"][0]["examples"]] == ["a", "b"]
+
+
+def test_report_writes_html_and_json(uninterrupted_dir, tmp_path):
+    from textig.corpus.report import write_report
+
+    html, data = write_report(uninterrupted_dir, tmp_path)
+    report = json.loads(data.read_text(encoding="utf-8"))
+    glove = report["runs"]["glove"]
+    assert glove["captions"] == N and glove["labels"]
+    assert glove["evaluation"]["faithfulness"]["default"]["comprehensiveness_words"] is not None
+    assert "What drives each label" in html.read_text(encoding="utf-8")
