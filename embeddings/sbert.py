@@ -133,6 +133,8 @@ class SbertEmbedder(Embedder):
             raise TextigError(message) from error
         if not hasattr(model[0], "auto_model"):
             raise TextigError(f"{self._model_dir}: first module is not a Transformer")
+        for parameter in model.parameters():  # gradients are only ever taken w.r.t. inputs
+            parameter.requires_grad_(False)
         return model.eval()
 
     @property
