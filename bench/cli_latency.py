@@ -6,9 +6,10 @@ Usage: python bench/cli_latency.py [--runs 5] [--embedders glove,sbert] [--capti
 Each embedder first runs once untimed, so its model, features, asset hashes and word list are
 cached (as for a user's second command). Then, ``--runs`` times, interleaved so machine load
 hits all alike: a bare ``python -c pass``, and one cold ``textig explain CAPTION`` process per
-embedder. Prints medians: wall, the report's ``timings.total`` (the explanation proper), and
-overhead = wall - total (start-up: imports, model and data loading, report writing), against
-the targets (GloVe <= 1.0 s, SBERT <= 4 s on the project's 2-core machine).
+embedder. Prints medians: wall, CPU (user + system: less sensitive to machine load), the
+report's ``timings.total`` (the explanation proper, wall), and overhead = wall - total (start-up:
+imports, model and data loading, report writing), against the targets (GloVe <= 1.0 s, SBERT
+<= 4 s on the project's 2-core machine).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -33,23 +35,28 @@ def _textig() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "textig"]
 
 
-def _run(command: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Wall seconds and stdout of one process; a failure stops the benchmark."""
-    started = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall and CPU seconds and stdout of one process; a failure stops the benchmark."""
+    started, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"cli_latency: {' '.join(command[:3])} ... failed:\n{done.stderr}")
-    return wall, done.stdout
+    return wall, _children_cpu() - cpu, done.stdout
 
 
-def _explain(embedder: str, caption: str, out: Path, env: dict[str, str]) -> tuple[float, float]:
-    """(wall, timings.total) of one `textig explain` process."""
+def _explain(embedder: str, caption: str, out: Path, env: dict[str, str]) -> list[float]:
+    """[wall, CPU, timings.total] of one `textig explain` process."""
     command = [*_textig(), "explain", caption, "--embedder", embedder, "--out", str(out)]
-    wall, stdout = _run(command, env)
+    wall, cpu, stdout = _run(command, env)
     report = next(line for line in stdout.splitlines() if line.endswith(".json"))
     total = float(json.loads(Path(report).read_text(encoding="utf-8"))["timings"]["total"])
-    return wall, total
+    return [wall, cpu, total]
 
 
 def main() -> None:
@@ -65,25 +72,22 @@ def main() -> None:
         for name in embedders:  # warm-up: train or load the model, fill the caches
             _explain(name, args.caption, out, env)
         bare: list[float] = []
-        walls: dict[str, list[float]] = {name: [] for name in embedders}
-        totals: dict[str, list[float]] = {name: [] for name in embedders}
+        runs: dict[str, list[list[float]]] = {name: [] for name in embedders}
         for _ in range(args.runs):
             bare.append(_run([sys.executable, "-c", "pass"], env)[0])
             for name in embedders:
-                wall, total = _explain(name, args.caption, out, env)
-                walls[name].append(wall)
-                totals[name].append(total)
+                runs[name].append(_explain(name, args.caption, out, env))
     print(f"textig explain {args.caption!r}, cached model, median of {args.runs} cold processes")
-    print(f"python -c pass: {statistics.median(bare):.2f} s")
-    print(f"{'embedder':10}{'wall s':>9}{'total s':>9}{'overhead s':>12}{'target s':>10}  met")
+    print(f"python -c pass: {statistics.median(bare):.2f} s wall")
+    header = ("wall s", 9), ("cpu s", 8), ("total s", 9), ("overhead s", 12), ("target s", 10)
+    print(f"{'embedder':10}" + "".join(f"{title:>{width}}" for title, width in header))
     for name in embedders:
-        wall, total = statistics.median(walls[name]), statistics.median(totals[name])
-        overheads = [w - t for w, t in zip(walls[name], totals[name], strict=True)]
-        overhead = statistics.median(overheads)
+        wall, cpu, total = (statistics.median(column) for column in zip(*runs[name], strict=True))
+        overhead = statistics.median(w - t for w, _, t in runs[name])
         target = TARGETS.get(name)
-        met = "-" if target is None else ("yes" if overhead <= target else "NO")
+        verdict = "" if target is None else ("  met" if overhead <= target else "  NOT met")
         shown = "-" if target is None else f"{target:.1f}"
-        print(f"{name:10}{wall:9.2f}{total:9.2f}{overhead:12.2f}{shown:>10}  {met}")
+        print(f"{name:10}{wall:9.2f}{cpu:8.2f}{total:9.2f}{overhead:12.2f}{shown:>10}{verdict}")
 
 
 if __name__ == "__main__":

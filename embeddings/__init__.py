@@ -1,6 +1,7 @@
 """Caption embedders (GloVe, SBERT, plug-ins) and their back-projection onto words.
 
-``SbertEmbedder`` is resolved lazily so that importing this package never imports torch.
+``GloveEmbedder`` and ``SbertEmbedder`` are resolved lazily, so importing this package stays
+cheap (a cold start pays only for what it uses) and never imports torch.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from embeddings.base import (
     available_embedders,
     get_embedder,
 )
-from embeddings.glove import GloveEmbedder
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -30,6 +30,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "GloveEmbedder":
+        from embeddings.glove import GloveEmbedder
+
+        return GloveEmbedder
     if name == "SbertEmbedder":
         from embeddings.sbert import SbertEmbedder
 

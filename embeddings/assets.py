@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from textig._utils import atomic_write_text, sha256_file
+from embeddings._files import atomic_write_text, sha256_file
 from textig.errors import TextigError
 
 GLOVE_6B_50D_SHA256 = "2d85b9db2ad8ddeb2e07474af9c9fb45a925d21c40878d4b365d189f13eb5a15"

@@ -16,7 +16,7 @@ import numpy as np
 from textig.errors import TextigError
 
 ENTRY_POINT_GROUP = "textig.embedders"
-WORD_KINDS = ("word", "stopword", "oov")
+WORD_KINDS = ("word", "stopword", "oov", "truncated")  # truncated: past the model's window
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from embeddings._files import atomic_open, atomic_write_text
 from embeddings.assets import cache_dir
-from textig._utils import atomic_open, atomic_write_text
 from textig.errors import TextigError
 
 
@@ -27,6 +26,8 @@ def _parse(source: Path) -> tuple[list[str], np.ndarray]:
     rows: list[np.ndarray] = []
     seen: set[str] = set()
     dim = None
+    from tqdm.auto import tqdm  # only a conversion needs it; every cold start would pay
+
     with open(source, encoding="utf-8", errors="strict") as handle:
         for number, line in enumerate(tqdm(handle, desc="reading GloVe", unit=" words"), 1):
             if not line.strip():

@@ -47,6 +47,7 @@ class TokenInputs:
     offsets: list[tuple[int, int]]  # character span of each piece in the original text
     word_ids: list[int | None]  # word index of each piece (None for specials)
     content: torch.Tensor  # (T,) bool: pieces of content words (a letter, not a stopword)
+    unseen: list[tuple[int, int]]  # character spans of the words past the model's window
 
     @property
     def masked(self) -> torch.Tensor:
@@ -132,6 +133,8 @@ class SbertEmbedder(Embedder):
             raise TextigError(message) from error
         if not hasattr(model[0], "auto_model"):
             raise TextigError(f"{self._model_dir}: first module is not a Transformer")
+        for parameter in model.parameters():  # gradients are only ever taken w.r.t. inputs
+            parameter.requires_grad_(False)
         return model.eval()
 
     @property
@@ -193,7 +196,23 @@ class SbertEmbedder(Embedder):
             offsets=offsets,
             word_ids=word_ids,
             content=_content_pieces(text, offsets, word_ids, special),
+            unseen=self._unseen_words(text, int((~special).sum())),
         )
+
+    def _unseen_words(self, text: str, seen: int) -> list[tuple[int, int]]:
+        """Spans of the words none of whose pieces fit in the model's window (the first
+        ``seen`` pieces did): the model never sees them."""
+        full = self.model.tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)
+        if len(full["input_ids"]) <= seen:
+            return []
+        offsets = full["offset_mapping"]
+        cut = offsets[seen][0]  # first character past the window
+        spans: dict[int, tuple[int, int]] = {}
+        for word, (start, end) in zip(full.word_ids(), offsets, strict=True):
+            if word is not None:
+                first, _ = spans.get(word, (start, end))
+                spans[word] = (first, end)
+        return [(start, end) for start, end in spans.values() if start >= cut]
 
     @property
     def embedding_layer(self) -> torch.nn.Module:

@@ -25,20 +25,22 @@ from embeddings.base import WordScore
 if TYPE_CHECKING:
     from embeddings.sbert import SbertEmbedder, TokenInputs
 
-_MAX_BATCH = 64  # path points per forward pass
+_MAX_BATCH = 64  # captions per forward pass of "occlusion"
 _MAX_HEADS = 32  # labels per batched backward pass (bounds memory to ~heads x points x T x h)
+_TOKEN_BUDGET = 1024  # path points x pieces per forward/backward pass: bounds the memory
 _BASELINE_TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
 class Quadrature:
-    """Gauss-Legendre points of the "ig" back-projection: start with ``steps``, double for the
-    labels whose words miss the sum rule by more than ``tolerance`` (relative), up to
-    ``max_steps``."""
+    """Adaptive Gauss-Legendre rule of the "ig" back-projection: ``steps`` points on the whole
+    path to start; a stretch of the path where some label's words miss the sum rule by more
+    than its share of ``tolerance`` (relative to the label's total) is halved and integrated
+    again, until each label has used ``max_steps`` points."""
 
-    steps: int = 32
+    steps: int = 12
     max_steps: int = 256
-    tolerance: float = 0.002
+    tolerance: float = 0.005
 
 
 DEFAULT_QUADRATURE = Quadrature()
@@ -70,25 +72,102 @@ def _label_gradients(
     return torch.cat(chunks)
 
 
-def _piece_ig(
-    embedder: SbertEmbedder,
-    inputs: TokenInputs,
-    start: torch.Tensor,
-    heads: torch.Tensor,
+@dataclass(frozen=True)
+class _Path:
+    """The straight path start + t·delta of one caption, with the pieces' attention mask."""
+
+    start: torch.Tensor  # (T, h)
+    delta: torch.Tensor  # (T, h)
+    mask: torch.Tensor  # (1, T)
+
+    def points(self, alphas: np.ndarray) -> torch.Tensor:
+        alpha = torch.as_tensor(alphas, dtype=self.start.dtype)
+        return self.start + alpha[:, None, None] * self.delta
+
+    def chunk(self) -> int:
+        """Path points per pass within the token budget (at least one)."""
+        return max(1, _TOKEN_BUDGET // self.start.shape[0])
+
+    def sentences(self, embedder: SbertEmbedder, alphas: np.ndarray) -> torch.Tensor:
+        """s(start + t·delta) for each t, float64 (n, dim); no gradients."""
+        out = []
+        with torch.no_grad():
+            for first in range(0, len(alphas), self.chunk()):
+                points = self.points(alphas[first : first + self.chunk()])
+                mask = self.mask.expand(len(points), -1)
+                out.append(embedder.sentence_embedding_from_inputs_embeds(points, mask))
+        return torch.cat(out).double()
+
+    def weighted_scores(
+        self, embedder: SbertEmbedder, alphas: np.ndarray, weights: np.ndarray, heads: torch.Tensor
+    ) -> torch.Tensor:
+        """weight_b · delta_t·∂(heads_l·s)/∂e_t per point b, label l and piece t: (B, L, T)."""
+        out = []
+        for first in range(0, len(alphas), self.chunk()):
+            stop = first + self.chunk()
+            grads = _label_gradients(embedder, self.points(alphas[first:stop]), self.mask, heads)
+            weight = torch.as_tensor(weights[first:stop], dtype=torch.float64)
+            piece = torch.einsum("lbth,th->blt", grads.double(), self.delta.double())
+            out.append(weight[:, None, None] * piece)
+        return torch.cat(out)
+
+
+@dataclass
+class _Panel:
+    """A stretch [a, b] of the path, the labels still integrated on it and their scores."""
+
+    a: float
+    b: float
+    s_a: torch.Tensor  # s at path position a, float64 (dim,)
+    s_b: torch.Tensor
+    labels: torch.Tensor  # (k,) label rows refined here
+    scores: torch.Tensor | None = None  # (k, T)
+
+    def halves(self, s_middle: torch.Tensor) -> tuple[_Panel, _Panel]:
+        middle = (self.a + self.b) / 2
+        return (
+            _Panel(self.a, middle, self.s_a, s_middle, self.labels),
+            _Panel(middle, self.b, s_middle, self.s_b, self.labels),
+        )
+
+
+def _settle(
+    panel: _Panel,
+    heads64: torch.Tensor,
+    total: torch.Tensor,
+    quadrature: Quadrature,
     steps: int,
-) -> torch.Tensor:
-    """Per-piece IG scores (L, T) of each head with ``steps`` Gauss-Legendre points."""
-    target = inputs.inputs_embeds
-    delta = target - start
-    alphas, weights = gauss_legendre(steps)
-    avg_grad = torch.zeros((len(heads), *target.shape), dtype=torch.float64)
-    for first in range(0, steps, _MAX_BATCH):
-        alpha = torch.tensor(alphas[first : first + _MAX_BATCH], dtype=target.dtype)
-        weight = torch.tensor(weights[first : first + _MAX_BATCH], dtype=torch.float64)
-        points = start + alpha[:, None, None] * delta
-        grads = _label_gradients(embedder, points, inputs.attention_mask, heads)
-        avg_grad += torch.einsum("b,lbth->lth", weight, grads.double())
-    return torch.einsum("th,lth->lt", delta.double(), avg_grad)
+    used: torch.Tensor,
+    scores: torch.Tensor,
+) -> _Panel | None:
+    """Add the scores of the panel's labels that meet their share of the sum rule (or have no
+    points left) into ``scores``; the panel of the others, to be halved, or None."""
+    assert panel.scores is not None
+    used[panel.labels] += steps
+    local = heads64[panel.labels] @ (panel.s_b - panel.s_a)
+    gap = (panel.scores.sum(dim=1) - local).abs()
+    share = (panel.b - panel.a) * quadrature.tolerance * total[panel.labels].abs()
+    miss = (gap > share) & (used[panel.labels] + 2 * steps <= quadrature.max_steps)
+    scores[panel.labels[~miss]] += panel.scores[~miss]
+    if not bool(miss.any()):
+        return None
+    return _Panel(panel.a, panel.b, panel.s_a, panel.s_b, panel.labels[miss])
+
+
+def _integrate_panels(
+    embedder: SbertEmbedder, path: _Path, panels: list[_Panel], heads: torch.Tensor, steps: int
+) -> None:
+    """Fill each panel's scores with a ``steps``-point Gauss-Legendre rule: the panels' points
+    go through shared passes (each pass gets the union of the panels' labels)."""
+    nodes, weights = gauss_legendre(steps)
+    alphas = np.concatenate([p.a + (p.b - p.a) * nodes for p in panels])
+    scaled = np.concatenate([(p.b - p.a) * weights for p in panels])
+    labels = torch.unique(torch.cat([p.labels for p in panels]))
+    per_point = path.weighted_scores(embedder, alphas, scaled, heads[labels])  # (B, L, T)
+    row = {int(label): i for i, label in enumerate(labels)}
+    for i, panel in enumerate(panels):
+        rows = [row[int(label)] for label in panel.labels]
+        panel.scores = per_point[i * steps : (i + 1) * steps, rows].sum(dim=0)
 
 
 def _integrated_piece_scores(
@@ -97,27 +176,35 @@ def _integrated_piece_scores(
     """Per-piece IG scores (L, T) of each head, and the sentence embedding s(E') they start
     from (the neutral baseline).
 
-    The sum rule is known, Σ_t score_t = head·(s(E) - s(E')), so the quadrature is checked
-    against it: heads whose gap exceeds the tolerance are recomputed with twice the points,
-    up to ``quadrature.max_steps`` (the gap comes from sharp turns of the transformer along
-    the path, which a fixed grid resolves on most captions but not all).
+    The sum rule holds on every stretch [a, b] of the path: Σ_t score_t = head·(s(b) - s(a)).
+    So each stretch is checked against it (two forward passes, no gradients) and a stretch
+    whose gap exceeds its share (b - a)·tolerance·|head·(s(E) - s(E'))| is halved and
+    integrated again for the labels that missed. The gaps of the stretches kept add up to at
+    most the tolerance, unless a label runs out of points (``quadrature.max_steps``); the gap
+    comes from sharp turns of the transformer along the path, which the halving finds.
     """
     start = embedder.masked_embeds(inputs)
-    with torch.no_grad():
-        ends = embedder.sentence_embedding_from_inputs_embeds(
-            torch.stack([inputs.inputs_embeds, start]), inputs.attention_mask.expand(2, -1)
-        )
-    total = heads.double() @ (ends[0] - ends[1]).double()  # (L,)
+    path = _Path(start, inputs.inputs_embeds - start, inputs.attention_mask)
+    ends = path.sentences(embedder, np.array([0.0, 1.0]))
+    heads64 = heads.double()
+    total = heads64 @ (ends[1] - ends[0])  # (L,)
+    scores = torch.zeros((len(heads), len(start)), dtype=torch.float64)
+    used = torch.zeros(len(heads), dtype=torch.long)
     steps = quadrature.steps
-    scores = _piece_ig(embedder, inputs, start, heads, steps)
-    while steps < quadrature.max_steps:
-        gap = (scores.sum(dim=1) - total).abs()
-        refine = torch.nonzero(gap > quadrature.tolerance * total.abs()).ravel()
-        if refine.numel() == 0:
+    pending = [_Panel(0.0, 1.0, ends[0], ends[1], torch.arange(len(heads)))]
+    while pending:
+        _integrate_panels(embedder, path, pending, heads, steps)
+        missed = [
+            _settle(panel, heads64, total, quadrature, steps, used, scores) for panel in pending
+        ]
+        split = [panel for panel in missed if panel is not None]
+        if not split:
             break
-        steps = min(2 * steps, quadrature.max_steps)
-        scores[refine] = _piece_ig(embedder, inputs, start, heads[refine], steps)
-    return scores.numpy(), ends[1].double().numpy()
+        middles = path.sentences(embedder, np.array([(p.a + p.b) / 2 for p in split]))
+        pending = [
+            half for panel, s_m in zip(split, middles, strict=True) for half in panel.halves(s_m)
+        ]
+    return scores.numpy(), ends[0].numpy()
 
 
 def _jacobian_norm_scores(
@@ -187,7 +274,8 @@ def merge_pieces(text: str, inputs: TokenInputs, scores: np.ndarray) -> list[lis
     """Sum piece scores (L, T) into the tokenizer's words, spans on the original text.
 
     Words the baseline leaves unmasked (stopwords) are not explained: "ig" gives them exactly 0
-    anyway, and the Jacobian norm leaves them out as GloVe does.
+    anyway, and the Jacobian norm leaves them out as GloVe does. Words past the model's window
+    follow, kind "truncated", score 0: the model never saw them.
     """
     words = []
     spans = word_spans(inputs.offsets, inputs.word_ids, inputs.special)
@@ -195,11 +283,13 @@ def merge_pieces(text: str, inputs: TokenInputs, scores: np.ndarray) -> list[lis
         masked = bool(inputs.masked[positions].any())
         kind = "stopword" if not masked and any(ch.isalpha() for ch in text[start:end]) else "word"
         words.append((text[start:end], start, end, positions, kind))
+    unseen = [WordScore(text[s:e], s, e, 0.0, "truncated") for s, e in inputs.unseen]
     return [
         [
             WordScore(w, s, e, 0.0 if kind == "stopword" else float(row[pos].sum()), kind)
             for w, s, e, pos, kind in words
         ]
+        + unseen
         for row in scores
     ]
 

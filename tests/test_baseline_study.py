@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from test_explain_support import TRAIN, A, FakeEmbedder, LinearModel
 
-from textig.baseline_study import baseline_study
 from textig.errors import TextigError
 from textig.explain import Explainer
 from textig.report import render_baseline_study, write_baseline_study
+from textig.study import baseline_study
 
 CAPTION = "A dog runs in the park"
 

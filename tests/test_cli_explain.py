@@ -182,8 +182,9 @@ def test_repeated_baselines_make_one_study_report(
 
 def test_model_of_another_embedder_is_refused(tmp_path: Path, capsys) -> None:
     foreign = _train(tmp_path / "foreign.npz", identity="sbert:other@0")
-    code, _, err = run_cli(capsys, explain("a dog", *model_args(foreign)))
-    assert code == 1 and "trained with" in err and err.count("\n") == 1
+    argv = explain("a dog", *model_args(foreign), "--embedder", "glove")
+    code, _, err = run_cli(capsys, argv)
+    assert code == 1 and "trained with sbert:other@0" in err and err.count("\n") == 1
 
 
 def _explained_text(capsys, out: Path, text: str, *args: str) -> dict:
@@ -378,19 +379,42 @@ def test_compare_models_of_other_vocabularies_explain_their_shared_labels(
     assert explained == [label["label"] for label in data["left"]["labels"]]
 
 
-def test_compare_batch_mode_writes_an_index(
+def test_compare_captions_file_writes_an_index(
     tmp_path: Path, glove_model: Path, small_glove: tuple[str, Path], capsys
 ) -> None:
+    spec, small_model = small_glove
+    captions = tmp_path / "captions.txt"
+    captions.write_text("a dog on the grass\na red car in a street\n", encoding="utf-8")
+    argv = ["compare", "--captions", str(captions), "--embedders", f"glove,{spec}",
+            "--model", f"glove={glove_model}", "--model", f"{spec}={small_model}",
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    code, out, err = run_cli(capsys, argv)
+    assert code == 0, err
+    assert Path(out.split()[0]) == tmp_path / "out" / "index.html"
+    index = json.loads((tmp_path / "out" / "index.json").read_text(encoding="utf-8"))
+    assert [len(e["predicted"]) for e in index["entries"]] == [2, 2]  # both embedders' hits
+    assert len(list((tmp_path / "out").glob("compare-*.json"))) == 2
+
+
+def test_compare_data_n_writes_the_corpus_summary(
+    tmp_path: Path, glove_model: Path, small_glove: tuple[str, Path], capsys
+) -> None:
+    """The same code as bench/evaluate_corpus.py: P@k, comprehensiveness, every report."""
     spec, small_model = small_glove
     argv = ["compare", "--n", "2", "--embedders", f"glove,{spec}",
             "--model", f"glove={glove_model}", "--model", f"{spec}={small_model}",
             "--data", str(load_dataset(None).path), "--out", str(tmp_path)]  # fmt: skip
     code, out, err = run_cli(capsys, argv)
     assert code == 0, err
-    assert Path(out.split()[0]) == tmp_path / "index.html"
-    index = json.loads((tmp_path / "index.json").read_text(encoding="utf-8"))
-    assert [len(e["predicted"]) for e in index["entries"]] == [2, 2]  # both embedders' hits
-    assert len(list(tmp_path.glob("compare-*.json"))) == 2
+    html, data = (Path(line) for line in out.split())
+    assert (html, data) == (tmp_path / "summary.html", tmp_path / "summary.json")
+    summary = json.loads(data.read_text(encoding="utf-8"))
+    assert summary["n_captions"] == 2 and set(summary["embedders"]) == {"glove-1", "glove-2"}
+    for run in summary["embedders"].values():
+        assert 0 <= run["precision"]["P@1"] <= 1
+        assert run["faithfulness"]["default"]["comprehensiveness_words"] is not None
+    reports = [path for links in summary["reports"].values() for path in links.values()]
+    assert len(reports) == 6 and all((tmp_path / path).is_file() for path in reports)
 
 
 def test_without_model_trains_once_on_the_demo_corpus(tmp_path: Path, cache: Path, capsys) -> None:
@@ -482,7 +506,7 @@ def _missing_label(model: Path, text: str) -> str:
     from textig.explain import Explainer
 
     dataset = load_dataset(None)
-    explainer = Explainer(get_embedder("glove"), AnnexML.load(model), baseline="neutral")
+    explainer = Explainer(get_embedder("glove"), AnnexML.load(model))
     scores = explainer.scores([text])[0]
     carried = {label for c in dataset.train for label in c.label_ids}
     return next(dataset.vocabulary[i] for i in sorted(carried) if scores[i] == 0)

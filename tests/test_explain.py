@@ -169,7 +169,7 @@ def test_mismatched_model_and_baselines_are_refused() -> None:
         Explainer(FakeEmbedder(), LinearModel(), baseline="mean")
     with pytest.raises(TextigError, match="unknown baseline"):
         make(baseline="blur")
-    with pytest.raises(TextigError, match="no neutral baseline"):
+    with pytest.raises(TextigError, match="no 'neutral' baseline"):
         make(baseline="neutral").explain(CAPTION)
     with pytest.raises(TextigError, match="exact"):
         make(method="exact")

@@ -349,17 +349,17 @@ def test_import_refuses_repeated_or_shared_ids(
 
 
 def test_a_batch_lists_a_bad_caption_and_finishes_the_rest(tmp_path: Path) -> None:
-    from textig.cli.explain import run_batch
+    from textig.cli.explain import BatchItem, run_batch
     from textig.data import Caption
     from textig.explain import _check_text
     from textig.report import IndexEntry
 
     captions = [Caption(i, text, (), ()) for i, text in (("a", "a tree"), ("b", "bad \udcff"))]
 
-    def work(caption: Caption, name: str) -> IndexEntry:
-        _check_text(caption.text)  # what Explainer.explain checks first
-        return IndexEntry(name, caption.text, caption.id)
+    def work(item: BatchItem, name: str) -> IndexEntry:
+        _check_text(item.text)  # what Explainer.explain checks first
+        return IndexEntry(name, item.text, item.caption_id)
 
-    index = run_batch(captions, work, tmp_path, "batch")
+    index, _ = run_batch([BatchItem(c.text, c) for c in captions], work, tmp_path, "batch")
     html = index.read_text(encoding="utf-8")
     assert "not valid UTF-8 (byte 0xff" in html and "bad \ufffd" in html

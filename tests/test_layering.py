@@ -67,3 +67,9 @@ def test_only_the_adapter_reaches_into_annexml() -> None:
 def test_the_rule_sees_an_internal_import() -> None:
     sample = REPO / "textig" / "models" / "annexml.py"
     assert "textig.annexml.fast_path" in {_module_of(n) for n in annexml_internals(sample)}
+
+
+def test_model_and_storage_do_not_import_each_other() -> None:
+    annexml = REPO / "textig" / "annexml"
+    storage = {_module_of(n) for n in imported_modules(annexml / "storage.py")}
+    assert "textig.annexml.model" not in storage

@@ -78,10 +78,10 @@ ADAPTERS = {
     "reference-bin": (reference_bin, {"path_jumps", "axis_scores", "neighbours"}),
     "ovr-logistic": (ovr_logistic, set()),
     "multioutput-logistic": (multioutput_logistic, set()),
-    "knn-euclidean": (knn, {"path_jumps", "neighbours"}),
+    "knn-euclidean": (knn, {"path_jumps", "axis_scores", "neighbours"}),
     "knn-cosine-multiclass": (
         lambda: knn("cosine", multilabel=False),
-        {"path_jumps", "neighbours"},
+        {"path_jumps", "axis_scores", "neighbours"},
     ),
     "torch-mlp": (torch_mlp, {"gradients"}),
 }

@@ -120,3 +120,28 @@ def test_a_torch_mlp_report(demo, tmp_path: Path) -> None:
     html, _ = write_explanation(explanation, tmp_path, "torch")
     assert html.is_file() and explanation.settings["estimator"] == "gradients"
     assert max(label.raw_completeness_error for label in explanation.labels) < 1e-3
+
+
+def test_the_estimators_raw_completeness_error_is_shown_beside_the_rescaled_one(
+    demo, tmp_path: Path, capsys
+) -> None:
+    from textig.annexml import AnnexML
+
+    embedder, dataset, X, Y = demo
+    model = AnnexML(num_learner=2, emb_iter=2, cls_iter=2, seed=0).fit(
+        X, Y, labels=dataset.vocabulary, embedder=embedder
+    )
+    model.save(tmp_path / "demo.npz")
+    data = report(capsys, tmp_path / "est", "--model", str(tmp_path / "demo.npz"),
+                  "--method", "estimate", "--steps", "10")  # fmt: skip
+    assert data["settings"]["estimator"] == "piecewise"
+    labels = data["labels"]
+    assert len(data["settings"]["steps_used"]) == len(data["settings"]["converged"]) == len(labels)
+    raw = [label["raw_completeness_error"] for label in labels]
+    assert all(label["completeness_error"] < 1e-9 for label in labels)  # rescaled
+    html = next((tmp_path / "est").glob("*.html")).read_text(encoding="utf-8")
+    assert max(raw) > 1e-4  # ten nodes on votes: the raw sums miss (seeded, deterministic)
+    for value in raw:  # the raw figure is in the report, not only the rescaled 0
+        if value > 1e-4:
+            assert f"{100 * value:.2f}%" in html
+    assert "rescaling" in html

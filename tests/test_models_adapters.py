@@ -214,7 +214,7 @@ def test_autograd_ig_equals_captums() -> None:
             ).numpy()[0]  # fmt: skip
             np.testing.assert_allclose(ours.attributions[t], theirs, rtol=0, atol=1e-6)
         assert np.max(ours.raw_completeness_error) < 1e-6  # measured, never rescaled
-        assert ours.estimator == "gradients" and ours.steps_used == 50
+        assert ours.estimator == "gradients" and np.all(ours.steps_used == 50)
 
 
 def test_a_torch_module_without_an_input_layer_needs_its_dim() -> None:
@@ -224,3 +224,16 @@ def test_a_torch_module_without_an_input_layer_needs_its_dim() -> None:
     from textig.models.torch import TorchScorer
 
     assert TorchScorer(torch.nn.Tanh(), dim=4).labels == ["0", "1", "2", "3"]
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_knn_nudges_equal_the_nudged_scores(metric: str) -> None:
+    X, Y = data(n=400)
+    scorer = as_scorer(KNeighborsClassifier(6, metric=metric).fit(X, Y))
+    rng = np.random.default_rng(5)
+    points, steps = rng.normal(size=(4, 5)), np.array([0.0, 0.05, 0.3, 1.0, 2.5])
+    plus, minus = scorer.axis_scores(points, steps, np.array([2, 0]))
+    for sign, got in ((1.0, plus), (-1.0, minus)):
+        nudged = points[:, None, :] + sign * np.eye(5)[None] * steps[None, :, None]
+        want = scorer(nudged.reshape(-1, 5))[:, [2, 0]].reshape(4, 5, 2)
+        np.testing.assert_array_equal(got, want)

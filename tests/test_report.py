@@ -187,3 +187,19 @@ def test_notebooks_show_the_report_itself() -> None:
     comparison = compare(explanation, explanation)
     srcdoc = re.search(r'srcdoc="([^"]*)"', comparison._repr_html_()).group(1)
     assert html.unescape(srcdoc) == render_comparison(comparison)
+
+
+def test_index_counts_true_labels_in_the_top_5_and_marks_the_found_ones() -> None:
+    hits = [
+        {"label": "dog", "score": 90.0, "true": True},
+        {"label": "sky", "score": 40.0, "true": False},
+        {"label": "park", "score": 20.0, "true": True},
+    ]
+    entry = IndexEntry(
+        "a", "a dog in the park", "00/1", ("dog",), ("dog", "park", "cat"), {"g": hits}
+    )
+    page = render_index([entry], "batch")
+    assert "<strong>2</strong> of 3" in page
+    row = page.split("00/1")[-1]
+    assert '<span class="true">park</span>' in row and '<span class="">cat</span>' in row
+    assert '<span class="hit"><span class="false">sky</span> 40</span>' in row

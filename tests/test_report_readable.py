@@ -9,9 +9,9 @@ import re
 import pytest
 from test_explain_support import TRAIN, VECTORS, A, FakeEmbedder, LinearModel
 
-from textig.baseline_study import baseline_study
 from textig.explain import Explainer
 from textig.report import render_baseline_study, render_explanation
+from textig.study import baseline_study
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,9 @@ def test_a_vote_model_report_reads_without_hovering(demo) -> None:
     explanation = demo.explain("a palm tree on a sandy beach", labels="top3")
     top = explanation.model["max_score"]
     assert top == explanation.model["num_learner"] * explanation.model["num_nn"]
+    assert all(
+        not label.gradient_x_input and label.ig_gxi_cosine is None for label in explanation.labels
+    )
     page = render_explanation(explanation)
     for label, section in zip(explanation.labels, _sections(page), strict=True):
         head, _, rest = section.partition('<div class="caption">')

@@ -16,7 +16,8 @@ _EXPORTS = {
     "integrated_gradients": "textig.attribution",
     "Explainer": "textig.explain",
     "Explanation": "textig.explanation",
-    "baseline_study": "textig.baseline_study",
+    "baseline_study": "textig.study",
+    "BaselineStudy": "textig.study",
     "TextigError": "textig.errors",
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -15,12 +15,13 @@ from typing import IO
 def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary sibling of ``path`` and move it into place only on success.
 
-    Readers never see a half-written file, and a failure leaves any previous file intact.
+    Readers never see a half-written file, and a failure leaves any previous file intact. The
+    file is created with mode 0666, so the umask decides its permissions (as for ``open``).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         with open(tmp, mode, **kwargs) as handle:
             yield handle

@@ -25,6 +25,27 @@ def has_neutral_baseline(embedder: Embedder) -> bool:
     return type(embedder).neutral_baseline is not Embedder.neutral_baseline
 
 
+def offered_baselines(embedder: Embedder) -> list[str]:
+    """The baseline names ``embedder`` supports ("zero" also depends on the model)."""
+    neutral = ["neutral"] if has_neutral_baseline(embedder) else []
+    return ["auto", "mean", *neutral, "zero", "text:CAPTION"]
+
+
+def check_baseline_spec(spec: Any, embedder: Embedder) -> None:
+    """Refuse a baseline name ``embedder`` does not offer, naming those it has (cheap: call it
+    before any work)."""
+    if isinstance(spec, np.ndarray) or (isinstance(spec, str) and spec.startswith("text:")):
+        return
+    offered = offered_baselines(embedder)
+    if spec not in offered:
+        has = ", ".join(offered)
+        if spec in KNOWN.split(", "):
+            raise TextigError(
+                f"the {embedder.name} embedder has no {spec!r} baseline; it offers: {has}"
+            )
+        raise TextigError(f"unknown baseline {spec!r}; the {embedder.name} embedder offers: {has}")
+
+
 def needs_training_features(embedder: Embedder, baseline: Any) -> bool:
     """Whether ``baseline`` resolves to the training mean for this embedder."""
     if isinstance(baseline, np.ndarray):
@@ -55,6 +76,7 @@ def caption_baseline(
     """
     if isinstance(spec, np.ndarray):
         return "array", feature_baseline(spec.ravel(), embedder.dim)
+    check_baseline_spec(spec, embedder)
     if spec == "auto":
         known_mean = training_features is not None or scale_invariant
         spec = "neutral" if has_neutral_baseline(embedder) else "mean" if known_mean else "zero"

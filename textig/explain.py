@@ -310,7 +310,10 @@ class Explainer:
         )  # fmt: skip
 
     def _gxi(self, x: np.ndarray, baseline: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        """Finite-difference gradient at x times (x - x'), (T, d), for comparison with IG."""
+        """Finite-difference gradient at x times (x - x'), (T, d), for comparison with IG; zero
+        (not computed) where exact IG runs: a step function's gradient says nothing there."""
+        if self.settings.method == "exact":
+            return np.zeros((len(targets), x.shape[0]))
         return gradient_x_input(self.scorer, x, baseline, targets=targets)
 
     def _words(self, text: str, gbar: np.ndarray, baseline: np.ndarray) -> list[list[WordScore]]:
@@ -412,7 +415,8 @@ class Explainer:
             "baseline": self._baseline_kind,
             "estimator": ig.estimator,
             "quadrature": ig.method,
-            "steps_used": _plain(ig.steps_used),
+            "steps_used": _plain(ig.steps_used),  # per label, in label order
+            "converged": _plain(ig.converged),  # per label: raw completeness error <= 5 %
             "n_evaluations": _plain(ig.n_evaluations),
             "path_jumps": len(ig.jumps) if ig.estimator == "exact" else None,
             "word_sum_rule": word_method in self.embedder.complete_back_projections,

@@ -33,6 +33,8 @@ from textig.errors import TextigError
 ESTIMATORS = ("auto", "smooth", "piecewise")
 _PROBE_NODES = np.array([1.0 / 3.0, 2.0 / 3.0])
 _LINEAR_TOLERANCE = 0.25  # |D(2h) - 2·D(h)| / |2·D(h)| of a smooth model's central difference
+COMPLETENESS_TOLERANCE = 0.05  # the IG authors' sum-to-diff rule: raw error <= 5 %
+_MAX_DOUBLINGS = 4  # the piecewise estimator's budget: at most 16x the starting nodes
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,21 @@ class IGResult:
     f_baseline: np.ndarray  # (L,) scores at the baseline
     completeness_error: np.ndarray  # (T,) relative, of the returned attributions
     raw_completeness_error: np.ndarray  # (T,) relative, before any completeness correction
-    steps_used: int  # path nodes of the quadrature
+    steps_used: np.ndarray  # (T,) path nodes each label used (an int is broadcast)
     n_evaluations: int  # model samples scored (nudges served by axis_scores included)
     estimator: str  # "smooth" or "piecewise"
     method: str  # quadrature rule
     x: np.ndarray = field(repr=False)
     baseline: np.ndarray = field(repr=False)
     jumps: tuple = field(default=(), repr=False)  # exact IG: the path jumps it summed
+    converged: np.ndarray | None = None  # (T,) raw error <= COMPLETENESS_TOLERANCE (default)
+
+    def __post_init__(self) -> None:
+        count = len(self.targets)
+        object.__setattr__(self, "steps_used", np.broadcast_to(self.steps_used, count).copy())
+        if self.converged is None:
+            met = self.raw_completeness_error <= COMPLETENESS_TOLERANCE
+            object.__setattr__(self, "converged", np.asarray(met, dtype=bool))
 
     @property
     def gbar(self) -> np.ndarray:
@@ -90,6 +100,7 @@ def integrated_gradients(
     relative_step: float = 1e-4,
     scale: float | tuple[float, ...] | None = None,
     complete: bool | None = None,
+    max_steps: int | None = None,
 ) -> IGResult:
     """IG of ``f`` from ``baseline`` to ``x`` for the ``targets`` label columns.
 
@@ -100,6 +111,10 @@ def integrated_gradients(
     ``default_scale(d)``; several scales: their estimates, each on its own nodes, are averaged).
     complete: rescale each label's attributions to sum to F(x) - F(x') (default: only for the
     piecewise estimator, whose raw sum is noisy; the raw error is kept in the result).
+    max_steps: the piecewise estimator's node budget per label (default 16·steps; stratified
+    rule only): a label whose raw completeness error exceeds 5 % gets as many fresh nodes
+    again, until it meets the rule or the next doubling would pass the budget (reported per
+    label in ``steps_used`` and ``converged``).
     """
     if estimator not in ESTIMATORS:
         raise TextigError(f"unknown estimator {estimator!r} (known: {', '.join(ESTIMATORS)})")
@@ -124,10 +139,20 @@ def integrated_gradients(
     method = method or ("gausslegendre" if estimator == "smooth" else "stratified")
     rng = np.random.default_rng(seed)
     nodes, weights = quadrature(method, steps, rng=rng)
+    used = np.full(len(targets), len(nodes))
     if estimator == "smooth":
         raw = smooth_attributions(model, x, baseline, targets, nodes, weights, relative_step)
     else:
         raw = _multiscale(model, x, baseline, targets, (nodes, weights), scales, method, rng)
+        budget = len(nodes) << _MAX_DOUBLINGS if max_steps is None else max_steps
+        check_positive(budget, "max_steps")
+
+        def fresh(n: int, columns: np.ndarray) -> np.ndarray:
+            rule = quadrature(method, n, rng=rng)
+            return _multiscale(model, x, baseline, columns, rule, scales, method, rng)
+
+        if method == "stratified":  # a fixed rule's fresh nodes would be the same nodes
+            raw, used = _refine(targets, gap, raw, used, budget, fresh)
     complete = estimator == "piecewise" if complete is None else complete
     attributions = enforce_completeness(raw, gap, x - baseline)[0] if complete else raw
     return IGResult(
@@ -137,13 +162,32 @@ def integrated_gradients(
         f_baseline=f_baseline,
         completeness_error=relative_completeness_error(attributions, gap),
         raw_completeness_error=relative_completeness_error(raw, gap),
-        steps_used=len(nodes),
+        steps_used=used,
         n_evaluations=model.samples,
         estimator=estimator,
         method=method,
         x=x,
         baseline=baseline,
     )
+
+
+def _refine(targets, gap, raw, used, budget, estimate):
+    """Adaptive refinement: while a label's raw completeness error exceeds the tolerance and
+    its node count can double within ``budget``, estimate it again on as many fresh
+    stratified nodes and average the two (equal weights: equal node counts). Labels that meet
+    the rule stop; the raw error stays measured, never imposed.
+
+    Returns (raw attributions, nodes used per label)."""
+    raw, used = raw.copy(), used.copy()
+    while True:
+        error = relative_completeness_error(raw, gap)
+        missing = np.flatnonzero((error > COMPLETENESS_TOLERANCE) & (2 * used <= budget))
+        if not missing.size:
+            return raw, used
+        # labels still missing have been refined every round, so they share one node count
+        more = estimate(int(used[missing[0]]), targets[missing])
+        raw[missing] = 0.5 * (raw[missing] + more)
+        used[missing] *= 2
 
 
 def _multiscale(model, x, baseline, targets, rule, scales, method, rng) -> np.ndarray:

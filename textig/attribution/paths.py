@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from embeddings.quadrature import gauss_legendre
 from textig.errors import TextigError
 
 RULES = ("left", "right", "middle", "trapezoid", "gausslegendre", "stratified")
@@ -37,8 +38,7 @@ def quadrature(
         weights[[0, -1]] = 0.5 / m
         return np.linspace(0.0, 1.0, m + 1), weights
     if method == "gausslegendre":
-        nodes, weights = np.polynomial.legendre.leggauss(m)
-        return 0.5 * (nodes + 1.0), 0.5 * weights
+        return gauss_legendre(m)
     if method == "stratified":
         rng = rng if rng is not None else np.random.default_rng(0)
         return (cells + rng.random(m)) / m, np.full(m, 1.0 / m)

@@ -2,9 +2,11 @@
 
 Both sides explain the same labels (for topN, the union of each side's top N) from the same
 baseline: the training-caption mean unless --baseline says otherwise (auto would give each
-embedder its own, e.g. SBERT's masked caption against GloVe's mean). Batch mode
-(--n/--ids) writes one comparison per caption and an index; corpus-level figures (faithfulness
-tables) are added by `textig evaluate` through ``Comparison.corpus``.
+embedder its own, e.g. SBERT's masked caption against GloVe's mean). --captions FILE writes
+one comparison per line and an index. --n/--ids run the corpus comparison instead
+(``textig.evaluation.compare_corpus``, the code of bench/evaluate_corpus.py): each caption's
+top-5 labels explained by both embedders with their default settings, every report, and
+summary.html/.json with P@k, completeness, faithfulness and plausibility.
 """
 
 from __future__ import annotations
@@ -19,18 +21,21 @@ from textig.cli.explain import (
     baseline_specs,
     batch_items,
     check_mode,
+    check_true_labels,
     find_caption,
     load_data,
     make_explainer,
     parse_labels,
+    read_model_file,
     run_batch,
+    select_captions,
 )
 from textig.errors import TextigError
 
 COMMON_BASELINE = "mean"  # the one baseline every embedder has: both sides answer one question
 
 if TYPE_CHECKING:
-    from textig.data import Caption
+    from textig.data import Caption, Dataset
     from textig.explain import Explainer
     from textig.explanation import Explanation
     from textig.report import IndexEntry
@@ -82,6 +87,7 @@ def compare_one(
     from textig.explain import shared_labels
     from textig.report import compare, write_comparison
 
+    check_true_labels(labels, known)
     chosen = shared_labels(explainers, text, labels)
     left, right = (
         explainer.explain(
@@ -96,6 +102,25 @@ def compare_one(
     return html, data, (left, right)
 
 
+def _corpus(dataset: Dataset, specs: list[str], models: dict[str, Path], args) -> int:
+    """--n/--ids: the corpus comparison (``textig.evaluation.compare_corpus``, the code behind
+    bench/evaluate_corpus.py): per-caption reports and the summary with P@k, completeness,
+    faithfulness (comprehensiveness, sufficiency) and plausibility."""
+    from textig.evaluation import compare_corpus
+
+    given = args.data is not None
+    loaded = {spec: read_model_file(path, dataset, given) for spec, path in models.items()}
+    captions = select_captions(dataset, args) if args.ids else None
+    seed = 0 if args.seed is None else args.seed
+    compare_corpus(
+        dataset, n=args.n, embedders=specs, out_dir=args.out, seed=seed, models=loaded,
+        captions=captions,
+    )  # fmt: skip
+    for name in ("summary.html", "summary.json"):
+        print((args.out / name).resolve())
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Compare the two embedders on the caption (or the batch) and print the written paths."""
     from textig.report import IndexEntry, report_name
@@ -108,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     models = _model_paths(specs, args.model)
     labels = parse_labels(args.labels)
     dataset = load_data(args.data)
+    if batch and args.captions is None:
+        return _corpus(dataset, specs, models, args)
     explainers = [make_explainer(spec, models.get(spec), dataset, args) for spec in specs]
     if not batch:
         known = find_caption(dataset, args.caption, explainers)
@@ -121,8 +148,7 @@ def run(args: argparse.Namespace) -> int:
         _, _, sides = compare_one(explainers, item.text, labels, item.known, args.out, name)
         return IndexEntry.of(name, *sides, line=item.line)
 
-    source = f"captions of {args.captions}" if args.captions else f"{dataset.name} {args.split}"
-    title = f"textig comparisons: {' vs '.join(specs)} on {source}"
+    title = f"textig comparisons: {' vs '.join(specs)} on captions of {args.captions}"
     items = batch_items(dataset, args, explainers)
     for path in run_batch(items, work, args.out, title, "compare-"):
         print(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict
+from pathlib import Path
 
 from textig.errors import TextigError
 
@@ -79,10 +80,8 @@ def run_import(args: argparse.Namespace) -> int:
         if ids:
             shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
             print(f"skipped {len(ids)} {split} image(s) without an .eng file: {shown}")
-    print(
-        f"wrote {out}: {len(result.train)} train / {len(result.test)} test captions, "
-        f"{len(result.vocabulary)} labels"
-    )
+    counts = f"{len(result.train)} train / {len(result.test)} test captions"
+    print(f"wrote {Path(out).resolve()}: {counts}, {len(result.vocabulary)} labels")
     return 0
 
 

@@ -38,7 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--embedder", default="glove", help="glove, sbert, sbert:/path, a plug-in")
     parser.add_argument("--data", type=Path, help="data folder (default: bundled demo corpus)")
     parser.add_argument("--out", type=Path, required=True, help="output file")
-    parser.add_argument("--format", choices=("npz", "svmlight"), default="npz")
+    parser.add_argument(
+        "--format",
+        choices=("npz", "svmlight"),
+        default="npz",
+        help="npz (all splits, with validity flags) or multi-label svmlight",
+    )
     parser.add_argument(
         "--split",
         choices=("all", *_SPLITS),
@@ -89,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             }
         with atomic_open(args.out, "wb") as handle:
             np.savez_compressed(handle, **arrays)
-        print(f"wrote {args.out} ({embedder.identity})")
+        print(f"wrote {Path(args.out).resolve()} ({embedder.identity})")
         return 0
     unusable = sum(len(f.skipped) for f in results.values())
     if unusable and not args.drop_unusable:
@@ -100,5 +105,5 @@ def run(args: argparse.Namespace) -> int:
     for split, f in results.items():
         path = _svmlight_path(args.out, split, single=len(results) == 1)
         _write_svmlight(path, f.X, dataset.label_matrix(split), f.valid)
-        print(f"wrote {path} ({int(f.valid.sum())} rows)")
+        print(f"wrote {path.resolve()} ({int(f.valid.sum())} rows)")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -25,16 +26,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--features", type=Path, help="precomputed test features: 'textig embed' npz, or svmlight"
     )
     parser.add_argument("--search", choices=("brute", "graph"), help="default: the model's")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(func=run)
 
 
 def _embedder_spec(identity: str | None) -> str:
     """Built-in embedder name from a model's recorded identity."""
-    if identity and identity.startswith("glove"):
-        return "glove"
-    if identity and identity.startswith("sbert"):
-        return "sbert"
-    raise TextigError("cannot tell which embedder the model was trained with: give --embedder")
+    from textig.cli.explain import builtin_spec
+
+    spec = builtin_spec(identity) if identity else None
+    if spec is None:
+        raise TextigError("cannot tell which embedder the model was trained with: give --embedder")
+    return spec
 
 
 def _test_split(args: argparse.Namespace, model) -> tuple[np.ndarray, object, list[str]]:
@@ -75,9 +78,12 @@ def run(args: argparse.Namespace) -> int:
         raise TextigError("no test row has features")
     scores = model.decision_function(X, search=args.search)
     metrics = evaluate(scores, Y, train_labels=model.Y_)
-    print(
-        f"{len(X)} test samples, search={args.search or ('graph' if model.pred_type else 'brute')}"
-    )
+    search = args.search or ("graph" if model.pred_type else "brute")
+    if args.json:
+        data = {"model": str(args.model.resolve()), "n_test": len(X), "search": search}
+        print(json.dumps(data | {"left_out": len(left_out), "metrics": metrics}, indent=2))
+        return 0
+    print(f"{len(X)} test samples, search={search}")
     for family in ("P", "nDCG", "PSP"):
         print("  ".join(f"{family}@{k}={metrics[f'{family}@{k}']:.4f}" for k in range(1, 6)))
     return 0

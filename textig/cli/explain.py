@@ -34,8 +34,10 @@ caption the model gives LABEL, or against --baseline text:CAPTION).
 BASELINE: auto (GloVe: training mean; SBERT: the caption with its content words masked), mean,
 neutral, zero (not for AnnexML, which normalises its input), text:CAPTION. Several --baseline
 options make a baseline study: one report explaining the same labels from each baseline side by
-side. Batch mode (no CAPTION, with --n or --ids)
-explains dataset captions and writes an index.html linking every report.
+side. Batch mode (no CAPTION; --captions FILE, --n or --ids) explains many captions in one
+process: one report per caption, named after its id (or text) plus a content hash, and an
+index.html with its JSON twin index.json listing every caption's predictions, true labels and
+any error (a caption that fails does not stop the others).
 """
 
 
@@ -91,7 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_arguments(parser)
     parser.add_argument(
         "--embedder",
-        help="glove (default), sbert, sbert:/path, plug-in; required with a reference .bin model",
+        help="glove, sbert, sbert:/path, plug-in (default: the one --model records, else glove); "
+        "required with a reference .bin model",
     )
     parser.add_argument(
         "--model",
@@ -170,7 +173,7 @@ def make_explainer(
     """
     from embeddings import get_embedder
     from textig.annexml import is_reference_file
-    from textig.baselines import needs_training_features
+    from textig.baselines import check_baseline_spec, needs_training_features
     from textig.explain import Explainer
     from textig.features import embed_split
     from textig.models import as_scorer, feature_mean
@@ -182,7 +185,16 @@ def make_explainer(
         )
     given = args.data is not None
     model = None if model_path is None else read_model_file(model_path, dataset, given)
-    embedder = get_embedder(embedder_spec or getattr(model, "embedder_name", None) or "glove")
+    recorded = recorded_embedder(model)
+    named = getattr(model, "embedder_name", None) or (recorded and builtin_spec(recorded))
+    embedder = get_embedder(embedder_spec or named or "glove")
+    if embedder_spec is not None and recorded is not None and recorded != embedder.identity:
+        raise TextigError(
+            f"--embedder {embedder_spec} conflicts with {model_path}, which was trained with "
+            f"{recorded}: drop --embedder (the model's is used) or give a model of {embedder_spec}"
+        )
+    for spec in baseline_specs(args):
+        check_baseline_spec(spec, embedder)
     own_vocabulary = model_path is not None and args.data is None  # the demo's may not fit
     scorer = as_scorer(
         model if model is not None else load_model(embedder, dataset, None, args.seed),
@@ -221,6 +233,21 @@ def make_explainer(
         training_features=training,
         training_captions=training_captions(embedder, dataset, scorer, training),
     )
+
+
+def recorded_embedder(model: Any) -> str | None:
+    """The identity of the embedder a model file records (None: it records none)."""
+    recorded = getattr(model, "embedder_identity_", None) or getattr(model, "embedder", None)
+    return recorded if isinstance(recorded, str) else None
+
+
+def builtin_spec(identity: str) -> str | None:
+    """The built-in embedder spec whose identity looks like ``identity`` (glove, sbert)."""
+    if identity.startswith("glove"):
+        return "glove"
+    if identity.startswith("sbert"):
+        return "sbert"
+    return None
 
 
 def training_captions(
@@ -424,6 +451,7 @@ def _explain_one(
 ) -> tuple[Path, Path, Any]:
     from textig.report import write_explanation
 
+    check_true_labels(labels, known)
     truth = {
         "true_labels": list(known.labels) if known else None,
         "caption_id": known.id if known else None,
@@ -435,6 +463,16 @@ def _explain_one(
         explanation = explainer.explain(text, labels=labels, **truth)
     html, data = write_explanation(explanation, out, name)
     return html, data, explanation
+
+
+def check_true_labels(labels: Any, known: Caption | None) -> None:
+    """--labels true on a caption whose true labels are unknown: say how to give them."""
+    if labels == "true" and known is None:
+        raise TextigError(
+            "--labels true needs the caption's true labels, which textig finds by looking the "
+            "caption up in --data: give the caption exactly as it is written there (or use "
+            "--ids / --captions with the dataset's captions), or name labels: --labels a,b"
+        )
 
 
 def why_not_reference(baseline: Any) -> str | None:
@@ -451,8 +489,8 @@ def why_not_reference(baseline: Any) -> str | None:
 
 
 def _study(explainer: Explainer, args: argparse.Namespace, labels: Any, dataset: Dataset) -> int:
-    from textig.baseline_study import baseline_study
     from textig.report import report_name, write_baseline_study
+    from textig.study import baseline_study
 
     known = find_caption(dataset, args.caption, [explainer])
     study = baseline_study(

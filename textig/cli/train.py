@@ -46,7 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="precomputed features instead of the embedder: 'textig embed' npz, or svmlight",
     )
-    parser.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--param",
+        type=_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an AnnexML parameter, repeatable (names and defaults below), e.g. num_learner=5",
+    )
     parser.add_argument(
         "--no-cache", action="store_true", help="retrain: reuse no cached features or model"
     )
@@ -84,5 +91,6 @@ def run(args: argparse.Namespace) -> int:
             get_embedder(args.embedder), dataset, params=params, cache=not args.no_cache
         )
     model.save(args.out)
-    print(f"wrote {args.out} ({len(model.learners_)} learners, {model.Y_.shape[0]} samples)")
+    out = args.out.resolve()
+    print(f"wrote {out} ({len(model.learners_)} learners, {model.Y_.shape[0]} samples)")
     return 0

@@ -27,9 +27,9 @@ from textig.corpus.store import done_captions, record_run, write_shard
 from textig.errors import TextigError
 
 ENGINES = ("local", "ray")
-# Environment the workers must share with the driver: it changes which words are stopwords
-# (NLTK_DATA), where models and features are cached, and that nothing is downloaded.
-_WORKER_ENV = ("NLTK_DATA", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TEXTIG_CACHE")
+# Environment the workers must share with the driver: where models and features are cached,
+# and that nothing is downloaded (the stopword list ships with textig: no NLTK_DATA needed).
+_WORKER_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TEXTIG_CACHE")
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -111,14 +112,19 @@ def evaluate_embedder(
     *,
     seed: int,
     progress: bool = True,
+    name: str | None = None,
 ) -> _Evaluated:
-    """Explain and evaluate the chosen captions with one embedder and its model."""
+    """Explain and evaluate the chosen captions with one embedder and its model.
+
+    ``name``: the run's name in the summary and its reports' folder (default: the embedder's).
+    """
+    name = name or embedder.name
     test = embed_split(embedder, dataset, "test")
     test_scores = np.zeros((len(test.ids), len(dataset.vocabulary)))
     test_scores[test.valid] = model.decision_function(test.X[test.valid])  # others: no label
     methods = {DEFAULT: embedder.back_projection_methods[0], ORIGINAL: original_method(embedder)}
     run = EmbedderRun(
-        embedder.name,
+        name,
         embedder.identity,
         methods,
         precision_at_k(test_scores, dataset.label_matrix("test")),
@@ -127,12 +133,13 @@ def evaluate_embedder(
     scorer = explainer.scorer
     done = _Evaluated(run, {}, {})
     started = time.perf_counter()
-    bar = tqdm(captions, desc=f"evaluate {embedder.name}", unit="caption", disable=not progress)
+    bar = tqdm(captions, desc=f"evaluate {name}", unit="caption", disable=not progress)
     for caption in bar:
         explained = explain_caption(explainer, twin, caption, TOP_K)
         done.figures[caption.id] = _record(run, embedder, scorer, caption, explained, seed)
         done.explanations[caption.id] = explained.explanation
-        run.reports[caption.id] = write_caption_report(explained.explanation, out_dir, caption.id)
+        report = write_caption_report(explained.explanation, out_dir / name, caption.id)
+        run.reports[caption.id] = f"{name}/{report}"
     run.seconds_per_caption = (time.perf_counter() - started) / max(len(captions), 1)
     return done
 
@@ -156,6 +163,7 @@ def _record(
                 label.label in truth,
                 label.completeness_error,
                 curve,
+                label.raw_completeness_error,
             )
         )
     run.plausibility.extend(caption_plausibility(caption.id, e.labels, words))
@@ -172,26 +180,45 @@ def _record(
 def compare_corpus(
     dataset: Dataset,
     *,
-    n: int,
+    n: int | None = None,
     embedders: Sequence[str] = ("glove", "sbert"),
     out_dir: str | Path,
     seed: int = 0,
     progress: bool = True,
+    models: Mapping[str, Any] | None = None,
+    captions: Sequence[Caption] | None = None,
 ) -> dict:
     """Compare embedders on n test captions; writes summary.json/.html and per-caption reports.
 
+    The one implementation behind `textig compare --data DIR --n N` and
+    `bench/evaluate_corpus.py`. ``models``: a model per embedder spec (others are trained or
+    loaded from the cache); ``captions``: explain these instead of a seeded sample of n.
     Returns the summary dict (also ``out_dir/summary.json``).
     """
     from textig.training import train_or_load
 
     out = Path(out_dir)
     loaded = [get_embedder(spec) for spec in embedders]
-    captions = choose_captions(dataset.test, n, loaded, seed)
+    if captions is None:
+        if n is None:
+            raise TextigError("give n (a seeded sample of test captions) or the captions")
+        captions = choose_captions(dataset.test, n, loaded, seed)
+    given = dict(models or {})
+    names = [e.name for e in loaded]
+    if len(set(names)) < len(names):  # e.g. glove vs glove:/my/vectors.txt
+        names = [f"{name}-{i + 1}" for i, name in enumerate(names)]
     done = [
         evaluate_embedder(
-            e, train_or_load(e, dataset), dataset, captions, out, seed=seed, progress=progress
+            embedder,
+            given[spec] if spec in given else train_or_load(embedder, dataset),
+            dataset,
+            captions,
+            out,
+            seed=seed,
+            progress=progress,
+            name=name,
         )
-        for e in loaded
+        for spec, embedder, name in zip(embedders, loaded, names, strict=True)
     ]
     comparisons = _write_comparisons(done, captions, out) if len(done) == 2 else {}
     summary = build_summary(dataset, captions, [d.run for d in done], seed, comparisons)

@@ -15,9 +15,8 @@ COMPARE_DIR = "compare"
 
 def write_caption_report(explanation: Explanation, out_dir: Path, caption_id: str) -> str:
     """Write one embedder's report of a caption; returns its path relative to ``out_dir``."""
-    folder = explanation.embedder["name"]
     name = report_name(caption_id, explanation.caption)
-    html, _ = write_explanation(explanation, Path(out_dir) / folder, name)
+    html, _ = write_explanation(explanation, Path(out_dir), name)
     return html.relative_to(Path(out_dir).resolve()).as_posix()
 
 

@@ -38,6 +38,7 @@ class PairResult:
     true: bool
     completeness_error: float | None
     faithfulness: LabelFaithfulness
+    raw_completeness_error: float | None = None  # before the estimator's rescaling
 
 
 @dataclass
@@ -169,6 +170,8 @@ def embedder_summary(run: EmbedderRun) -> dict:
         "precision": run.precision,
         "n_pairs": len(run.pairs),
         "completeness": completeness_stats([p.completeness_error for p in run.pairs]),
+        # the estimator's error before its rescaling (exact IG: the same figure)
+        "raw_completeness": completeness_stats([p.raw_completeness_error for p in run.pairs]),
         "faithfulness": faithfulness,
         "comprehensiveness_ratio": ratios,
         "plausibility": plausibility,

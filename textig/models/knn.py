@@ -74,8 +74,8 @@ def _label_matrix(model: Any) -> tuple[np.ndarray, list[str]]:
 
 
 class KnnScorer:
-    """Vote shares of a uniform kNN classifier: exact path jumps and the neighbours behind a
-    score. ``scale_invariant`` for cosine (a zero baseline is refused there)."""
+    """Vote shares of a uniform kNN classifier: exact path jumps, fast nudges and the
+    neighbours behind a score. ``scale_invariant`` for cosine (a zero baseline is refused)."""
 
     max_score = 1.0
 
@@ -128,14 +128,31 @@ class KnnScorer:
     def members(self, X: np.ndarray) -> np.ndarray:
         """(n, k) training indices of each row's neighbours (nearer first, ties: lower index)."""
         keys = self.keys(X)
+        chosen = _top_k(keys, self.k)
         rows = np.arange(len(keys))[:, None]
-        chosen = np.argpartition(-keys, self.k - 1, axis=1)[:, : self.k]
-        kth = keys[rows, chosen].min(axis=1, keepdims=True)
-        tied = (keys == kth).sum(axis=1) > (keys[rows, chosen] == kth).sum(axis=1)
-        for r in np.flatnonzero(tied):  # a tie at the k-th key: the lower index wins
-            chosen[r] = np.lexsort((np.arange(keys.shape[1]), -keys[r]))[: self.k]
-        values = keys[rows, chosen]
-        return chosen[rows, np.lexsort((chosen, -values), axis=1)]
+        return chosen[rows, np.lexsort((chosen, -keys[rows, chosen]), axis=1)]
+
+    def axis_scores(
+        self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of every nudge points[p] ± steps[i]·e_i, (m, d, C) each, without a full
+        neighbour search per nudge: a nudge moves key j by ±steps[i]·g_ji (g the key's
+        gradient), so only points whose key is within twice the largest move of the k-th
+        can enter the set; those are ranked for every nudge at once."""
+        points = np.asarray(points, dtype=np.float64)
+        steps = np.asarray(steps, dtype=np.float64)
+        Y = self.Y if columns is None else self.Y[:, np.asarray(columns, dtype=np.int64)]
+        reach = 2.0 * float(np.max(np.abs(steps) * np.max(np.abs(self._points), axis=0)))
+        plus = np.empty((len(points), len(steps), Y.shape[1]))
+        minus = np.empty_like(plus)
+        for p, keys in enumerate(self.keys(points)):
+            kth = np.partition(keys, len(keys) - self.k)[len(keys) - self.k]
+            near = np.flatnonzero(keys >= kth - reach)  # ascending: position order = index order
+            moves = steps[:, None] * self._points[near].T  # (d, c)
+            for out, sign in ((plus, 1.0), (minus, -1.0)):
+                chosen = near[_top_k(keys[near][None, :] + sign * moves, self.k)]
+                out[p] = Y[chosen].sum(axis=1) / self.k
+        return plus, minus
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
@@ -176,6 +193,17 @@ class KnnScorer:
             "training_points": len(self._offset),
             "scores": "vote share of the k nearest (ties: lower training index)",
         }
+
+
+def _top_k(keys: np.ndarray, k: int) -> np.ndarray:
+    """(r, k) column indices of each row's k largest keys (ties: the lower column), unordered."""
+    rows = np.arange(len(keys))[:, None]
+    chosen = np.argpartition(-keys, k - 1, axis=1)[:, :k]
+    kth = keys[rows, chosen].min(axis=1, keepdims=True)
+    tied = (keys == kth).sum(axis=1) > (keys[rows, chosen] == kth).sum(axis=1)
+    for r in np.flatnonzero(tied):  # a tie at the k-th key: the lower index wins
+        chosen[r] = np.lexsort((np.arange(keys.shape[1]), -keys[r]))[:k]
+    return chosen
 
 
 def _refuse_origin(baseline: np.ndarray, x: np.ndarray) -> None:

@@ -16,13 +16,13 @@ from statistics import fmean
 from typing import Any
 
 from textig import __version__
-from textig.baseline_study import BaselineStudy, sign_flips
 from textig.explanation import Explanation, LabelExplanation
 from textig.report.colors import NEGATIVE, POSITIVE, caption_segments, mark_flips, scale_of
 from textig.report.compare import RELIABLE_WORDS, Comparison
 from textig.report.files import write_unit
 from textig.report.svg import bar_chart
-from textig.report.templates import environment
+from textig.report.templates import environment, printable
+from textig.study import BaselineStudy, sign_flips
 
 PRECISION_KS = (1, 3, 5)
 
@@ -79,6 +79,7 @@ class IndexEntry:
         data["labels"] = list(self.labels)
         data["true_labels"] = None if self.true_labels is None else list(self.true_labels)
         ok = self.error is None
+        data |= {key: printable(data[key]) for key in ("caption", "caption_id", "error")}
         return data | {
             "html": self.href if ok else None,
             "json": f"{self.name}.json" if ok else None,
@@ -165,6 +166,14 @@ def baseline_phrase(kind: str) -> str:
     }.get(kind, kind)
 
 
+def _steps(used) -> str:
+    """Path points the labels used: one count, or the range when refinement gave some more."""
+    if not isinstance(used, list):
+        return str(used)
+    low, high = (min(used), max(used)) if used else (0, 0)
+    return str(low) if low == high else f"{low} to {high} (per label)"
+
+
 def settings_rows(e: Explanation) -> list[tuple[str, str]]:
     """The settings that ran, as (name, what it means) rows; the JSON keeps the raw values."""
     s = e.settings
@@ -176,7 +185,7 @@ def settings_rows(e: Explanation) -> list[tuple[str, str]]:
         )
     else:
         how = (
-            f"{method}: {s.get('quadrature')} rule, {s.get('steps_used')} path points "
+            f"{method}: {s.get('quadrature')} rule, {_steps(s.get('steps_used'))} path points "
             f"(started from {s.get('steps')}), {s.get('n_evaluations')} model evaluations"
         )
     words = s.get("word_method")
