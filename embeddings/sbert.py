@@ -24,6 +24,7 @@ from embeddings.assets import (
     file_sha256,
 )
 from embeddings.base import Embedder, Token, WordScore, describe_caption
+from embeddings.errors import TextigError
 from embeddings.sbert_words import (
     DEFAULT_QUADRATURE,
     Quadrature,
@@ -31,7 +32,6 @@ from embeddings.sbert_words import (
     word_spans,
 )
 from embeddings.stopwords import english_stopwords
-from textig.errors import TextigError
 
 WEIGHTS_FILE = "model.safetensors"  # never pickled weights (pytorch_model.bin)
 
