@@ -166,3 +166,22 @@ def test_only_the_adapter_reaches_into_annexml() -> None:
 def test_storage_knows_nothing_of_the_estimator() -> None:
     assert "textig.annexml.storage" in reachable("textig.annexml.model")  # the one way
     assert "textig.annexml.model" not in reachable("textig.annexml.storage")
+
+
+def test_shared_helpers_are_defined_once() -> None:
+    """Quadrature nodes, target resolution and the label-ranking rule have one definition
+    each, and only the quadrature module asks numpy for Gauss-Legendre nodes."""
+    defined: dict[str, list[str]] = {}
+    asks_leggauss = []
+    for folder in ("textig", "embeddings", "bench"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            where = str(path.relative_to(REPO))
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.FunctionDef):
+                    defined.setdefault(node.name, []).append(where)
+                elif isinstance(node, ast.Attribute) and node.attr == "leggauss":
+                    asks_leggauss.append(where)
+    assert defined["gauss_legendre"] == ["embeddings/quadrature.py"]
+    assert defined["resolve_targets"] == ["textig/attribution/_utils.py"]
+    assert defined["rank_labels"] == ["textig/ranking.py"]
+    assert asks_leggauss == ["embeddings/quadrature.py"]
