@@ -41,7 +41,7 @@ from textig.attribution.lines import (
     exact_top,
     right_limit_top,
     sweep,
-    sweep_pruned,
+    sweep_pruned_many,
 )
 from textig.errors import TextigError
 
@@ -81,10 +81,10 @@ class _LearnerPath:
         self.delta = ends[1] - ends[0]
         self.jumps: list[PathJump] = []
 
-    def run(self) -> None:
-        """Sweep every cluster segment and record swaps and partition switches."""
+    def plan(self) -> list[tuple[_Segment, np.ndarray, np.ndarray, np.ndarray, int]]:
+        """Each cluster segment: (segment, keys at the ends a and c, its set at the start, k)."""
         scores = self.ends @ self.learner.centers.T
-        previous: tuple[int, np.ndarray] | None = None
+        planned = []
         for seg in _segments(scores[0], scores[1]):
             cluster = self.learner.clusters[seg.cluster]
             a, c = self.scorer.keys(cluster, self.ends)
@@ -95,12 +95,19 @@ class _LearnerPath:
                 inside = exact_top(c, k)
             else:
                 inside = right_limit_top(a, c, seg.start, k)
+            planned.append((seg, a, c, inside, k))
+        return planned
+
+    def record(self, planned, starts: list[np.ndarray], swept: list[list[Swap]]) -> None:
+        """Record the partition switches and the swaps of the swept segments (``starts``:
+        each segment's set at its start; the sets in ``planned`` are the ones at its end)."""
+        previous: tuple[int, np.ndarray] | None = None
+        for (seg, _, c, inside, k), first, swaps in zip(planned, starts, swept, strict=True):
             if previous is not None:
-                self._partition(seg, previous, np.flatnonzero(inside))
-            swaps = sweep_pruned(a, c, inside, seg.start, seg.end, k)
+                self._partition(seg, previous, np.flatnonzero(first))
             if seg.exact_end and seg.end == 1.0:
-                swaps += endpoint_fixups(inside, exact_top(c, k), c)
-            self._swaps(seg.cluster, cluster, swaps)
+                swaps = swaps + endpoint_fixups(inside, exact_top(c, k), c)
+            self._swaps(seg.cluster, self.learner.clusters[seg.cluster], swaps)
             previous = (seg.cluster, np.flatnonzero(inside))
 
     def _swaps(self, c: int, cluster: PreparedCluster, swaps: list[Swap]) -> None:
@@ -176,8 +183,17 @@ def path_jumps(scorer: BruteForceScorer, x, baseline) -> list[PathJump]:
     ends = np.stack([start, end])
     paths = [_LearnerPath(scorer, i, ends) for i in range(len(scorer.learners))]
     with one_blas_thread():  # one path's products are small: threads only stall
-        for path in paths:
-            path.run()
+        plans = [path.plan() for path in paths]
+        segments = [segment for plan in plans for segment in plan]
+        starts = [inside.copy() for _, _, _, inside, _ in segments]
+        swept = iter(
+            sweep_pruned_many(
+                [(a, c, inside, seg.start, seg.end, k) for seg, a, c, inside, k in segments]
+            )
+        )
+        firsts = iter(starts)
+        for path, plan in zip(paths, plans, strict=True):
+            path.record(plan, [next(firsts) for _ in plan], [next(swept) for _ in plan])
     return sorted((j for p in paths for j in p.jumps), key=lambda j: (j.alpha, j.detail["learner"]))
 
 
