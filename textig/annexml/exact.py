@@ -40,7 +40,7 @@ from textig.attribution.lines import (
     endpoint_fixups,
     exact_top,
     right_limit_top,
-    sweep,
+    sweep_many,
     sweep_pruned_many,
 )
 from textig.errors import TextigError
@@ -57,18 +57,23 @@ class _Segment:
     exact_end: bool  # the set must be the brute-force one at alpha = 1
 
 
-def _segments(u: np.ndarray, w: np.ndarray) -> list[_Segment]:
-    """Partition of [0, 1] by the learner's cluster (lines (1-alpha)u + alphaw, top 1)."""
-    inside = exact_top(u, 1)
-    first = int(np.flatnonzero(inside)[0])
-    switches = sweep(u, w, inside, 0.0, 1.0)
-    switches += endpoint_fixups(inside, exact_top(w, 1), w)
-    segments = [_Segment(first, 0.0, 1.0, True, True)]
-    for s in switches:
-        last = segments[-1]
-        last.end, last.exact_end = s.alpha, False
-        segments.append(_Segment(s.entering, s.alpha, 1.0, False, True))
-    return segments
+def _segments(scores: list[np.ndarray]) -> list[list[_Segment]]:
+    """Per learner, the partition of [0, 1] by its cluster: ``scores`` (2, K) are its partition
+    scores at the path's ends (lines (1-alpha)u + alpha·w, top 1); all learners swept at once."""
+    insides = [exact_top(u, 1) for u, _ in scores]
+    firsts = [int(np.flatnonzero(inside)[0]) for inside in insides]
+    problems = [(u, w, inside, 0.0, 1.0) for (u, w), inside in zip(scores, insides, strict=True)]
+    swept = sweep_many(problems)
+    found = []
+    for (_, w), inside, first, switches in zip(scores, insides, firsts, swept, strict=True):
+        switches += endpoint_fixups(inside, exact_top(w, 1), w)
+        segments = [_Segment(first, 0.0, 1.0, True, True)]
+        for s in switches:
+            last = segments[-1]
+            last.end, last.exact_end = s.alpha, False
+            segments.append(_Segment(s.entering, s.alpha, 1.0, False, True))
+        found.append(segments)
+    return found
 
 
 class _LearnerPath:
@@ -81,11 +86,10 @@ class _LearnerPath:
         self.delta = ends[1] - ends[0]
         self.jumps: list[PathJump] = []
 
-    def plan(self) -> list[tuple[_Segment, np.ndarray, np.ndarray, np.ndarray, int]]:
+    def plan(self, segments: list[_Segment]):
         """Each cluster segment: (segment, keys at the ends a and c, its set at the start, k)."""
-        scores = self.ends @ self.learner.centers.T
         planned = []
-        for seg in _segments(scores[0], scores[1]):
+        for seg in segments:
             cluster = self.learner.clusters[seg.cluster]
             a, c = self.scorer.keys(cluster, self.ends)
             k = min(self.k, cluster.size)
@@ -183,7 +187,8 @@ def path_jumps(scorer: BruteForceScorer, x, baseline) -> list[PathJump]:
     ends = np.stack([start, end])
     paths = [_LearnerPath(scorer, i, ends) for i in range(len(scorer.learners))]
     with one_blas_thread():  # one path's products are small: threads only stall
-        plans = [path.plan() for path in paths]
+        scores = [ends @ learner.centers.T for learner in scorer.learners]
+        plans = [path.plan(seg) for path, seg in zip(paths, _segments(scores), strict=True)]
         segments = [segment for plan in plans for segment in plan]
         starts = [inside.copy() for _, _, _, inside, _ in segments]
         swept = iter(
