@@ -113,6 +113,13 @@ def top_members(keys: np.ndarray, k: int) -> np.ndarray:
     return np.sort(top_k(keys, k)[0], axis=1)
 
 
+def _member_votes(labels: sp.csr_matrix, members: np.ndarray) -> np.ndarray:
+    """(L,) the label rows of ``members`` summed: one row's votes, without a sparse product."""
+    rows = [np.arange(labels.indptr[m], labels.indptr[m + 1]) for m in members]
+    take = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    return np.bincount(labels.indices[take], labels.data[take], minlength=labels.shape[1])
+
+
 def selection(members: np.ndarray, size: int) -> sp.csr_matrix:
     """0/1 matrix (n, size) with ones at each row's member positions."""
     n, k = members.shape
@@ -296,8 +303,7 @@ class BruteForceScorer:
         votes = []
         for entry in self._recent.entries(cluster, X):
             if entry[2] is None:
-                top = self._recent_top(entry)[None]
-                entry[2] = (selection(top, cluster.size) @ cluster.labels).toarray()[0]
+                entry[2] = _member_votes(cluster.labels, self._recent_top(entry))
             votes.append(entry[2])
         return np.stack(votes)
 
