@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
 from torch import nn
 
-from textig.errors import TextigError
+from embeddings.errors import TextigError
 
 _CONFIG_LIMIT = 1 << 20  # bytes of config.json read at most
 _IGNORED = re.compile(r"pooler\..*|embeddings\.position_ids|embeddings\.token_type_ids")

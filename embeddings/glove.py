@@ -18,11 +18,11 @@ import numpy as np
 
 from embeddings.assets import GLOVE_6B_50D_SHA256, cache_dir, check_pinned, file_sha256
 from embeddings.base import Embedder, Token, WordScore
+from embeddings.files import atomic_write_text
 from embeddings.glove_files import convert_text_vectors, read_vocabulary
 from embeddings.spacy_tokens import TOKENIZER_NAME, english_tokenizer, tokenizer_version
 from embeddings.stopwords import english_stopwords, stopwords_digest
 from embeddings.text import controls_as_spaces
-from textig._utils import atomic_write_text
 
 log = logging.getLogger(__name__)
 # Bump when the preprocessing below (text cleaning, token filtering) changes the features: it

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings._files import atomic_open, atomic_write_text
 from embeddings.assets import cache_dir
-from textig.errors import TextigError
+from embeddings.errors import TextigError
+from embeddings.files import atomic_open, atomic_write_text
 
 
 def read_vocabulary(path: Path) -> list[str]:

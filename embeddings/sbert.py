@@ -26,6 +26,7 @@ from embeddings.assets import (
     file_sha256,
 )
 from embeddings.base import Embedder, Token, WordScore, describe_caption
+from embeddings.errors import TextigError
 from embeddings.sbert_model import (
     TOKENIZER_FILE,
     WEIGHTS_FILE,
@@ -39,7 +40,6 @@ from embeddings.sbert_words import (
     word_spans,
 )
 from embeddings.stopwords import english_stopwords
-from textig.errors import TextigError
 
 ENCODER_VERSION = 1  # bump when our encoder's arithmetic changes what encode returns
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from tokenizers import Encoding, Tokenizer
 
 from embeddings.bert import BertEncoder, load_bert, read_json
-from textig.errors import TextigError
+from embeddings.errors import TextigError
 
 WEIGHTS_FILE = "model.safetensors"  # never pickled weights (pytorch_model.bin)
 TOKENIZER_FILE = "tokenizer.json"

@@ -145,6 +145,37 @@ def test_label_words_sum_content_words_over_captions():
     assert [x["caption_id"] for x in palm["up"][0]["examples"]] == ["a", "b"]
 
 
+def test_label_words_group_a_words_forms_and_show_them():
+    from textig.corpus.report import label_words
+
+    rows = [
+        _row("a", {"palms": 2.0, "horses": 0.25, "beach": 1.5}),
+        _row("b", {"Palm": 1.0, "palms": 0.5, "beach": 1.0}),
+        _row("c", {"palm": 0.5, "news": 0.25, "new": 0.125}),
+    ]
+    up = {w["word"]: w for w in label_words(rows, top=5)["palm"]["up"]}
+    # palms + palm are one entry; its forms keep their own sums and caption counts
+    assert (up["palm"]["sum"], up["palm"]["count"]) == (4.0, 3)
+    assert [(f["form"], f["sum"], f["count"]) for f in up["palm"]["forms"]] == [
+        ("palms", 2.5, 2),
+        ("palm", 1.5, 2),
+    ]
+    assert [w["word"] for w in label_words(rows, top=5)["palm"]["up"]][:2] == ["palm", "beach"]
+    # a candidate singular that does not occur ("horse") never makes a group; news is not new's
+    assert {"horses", "news", "new"} <= set(up)
+
+
+def test_form_groups_join_only_forms_that_occur():
+    from textig.evaluation.words import form_groups
+
+    groups = form_groups(["Palms", "palm", "boxes", "box", "glass", "cities", "city", "men",
+                          "man", "trees", "street", "shorts", "short", "horses"])  # fmt: skip
+    assert groups["palms"] == groups["palm"] == "palm"
+    assert groups["boxes"] == "box" and groups["cities"] == "city" and groups["men"] == "man"
+    assert groups["trees"] == "trees" and groups["street"] == "street"
+    assert groups["shorts"] == "shorts" and groups["horses"] == "horses"
+
+
 def test_report_writes_html_and_json(uninterrupted_dir, tmp_path):
     from textig.corpus.report import write_report
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textig.cli.arguments import positive_int
 from textig.errors import TextigError, UsageError
 from textig.settings import DEFAULTS, METHOD_HELP, METHODS, ExplainSettings
 
@@ -55,14 +56,14 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--steps",
-        type=int,
+        type=positive_int,
         default=DEFAULTS.steps,
         help=f"IG path points to start from (default {DEFAULTS.steps})",
     )
     parser.add_argument("--method", choices=METHODS, default=DEFAULTS.method, help=METHOD_HELP)
     parser.add_argument(
         "--word-steps",
-        type=int,
+        type=positive_int,
         default=DEFAULTS.word_steps,
         help="starting path points of SBERT's word IG (default: the embedder's, 32)",
     )
@@ -70,7 +71,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="report file name without extension")
     parser.add_argument("--seed", type=int, help="seed for training a model when none is given")
     batch = parser.add_mutually_exclusive_group()
-    batch.add_argument("--n", type=int, help="batch: the first N captions of --split")
+    batch.add_argument("--n", type=positive_int, help="batch: the first N captions of --split")
     batch.add_argument("--ids", help="batch: comma-separated caption ids")
     batch.add_argument(
         "--captions",
