@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -115,6 +121,56 @@ def test_ray_engine_gives_the_local_engines_rows(demo, uninterrupted, ray_cluste
     )  # fmt: skip
     assert (stats.explained, stats.workers) == (N, 2)
     assert _sorted(read_results(tmp_path)).equals(uninterrupted)
+
+
+def _interrupt_after_first_shard(engine: str, out: Path) -> tuple[int, str]:
+    """Run `textig corpus run` on the demo captions, send SIGINT (Ctrl-C) once its first shard
+    is on disk; (exit code, stderr)."""
+    cmd = [sys.executable, "-m", "textig", "corpus", "run", "--n", str(N), "--shard-size", "2",
+           "--engine", engine, "--out", str(out)]  # fmt: skip
+    if engine == "ray":
+        cmd += ["--workers", "2", "--cpus-per-worker", "0.5"]
+    log = out.with_suffix(".stderr")
+    with log.open("w") as stderr:  # a file, not a pipe: Ray's logs would fill a pipe and block
+        # SIGINT as a terminal delivers it (a shell's background job would inherit it ignored)
+        child = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=stderr,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
+        deadline = time.monotonic() + 600
+        while not list(out.glob("part-*.parquet")) and child.poll() is None:
+            assert time.monotonic() < deadline, "no shard written in 10 minutes"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        try:
+            code = child.wait(timeout=120)
+        finally:
+            child.kill()
+    return code, log.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_ctrl_c_stops_a_run_with_whole_shards_that_resume(demo, uninterrupted, engine, tmp_path):
+    if engine == "ray":
+        pytest.importorskip("ray.data")
+    out = tmp_path / "results"
+    code, stderr = _interrupt_after_first_shard(engine, out)
+    assert code == 130, stderr[-2000:]
+    assert stderr.rstrip().endswith("textig: interrupted")
+    written = list(out.glob("part-*.parquet"))
+    assert 1 <= len(written) < N // 2  # it stopped early, with whole shards only
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    job, captions = demo
+    stats = run_corpus(job, captions, out, shard_size=SHARD, progress=False)
+    assert stats.skipped == 2 * len(written) and stats.explained == N - stats.skipped
+    assert _sorted(read_results(out)).equals(uninterrupted)
+
+
+def test_shards_and_run_records_honour_the_umask(uninterrupted_dir):
+    umask = os.umask(0)
+    os.umask(umask)
+    files = [*uninterrupted_dir.glob("part-*.parquet"), *(uninterrupted_dir / "_runs").iterdir()]
+    assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o666 & ~umask}
 
 
 def _row(caption_id: str, words: dict[str, float]) -> dict:

@@ -425,3 +425,22 @@ def test_a_batch_lists_a_bad_caption_and_finishes_the_rest(tmp_path: Path) -> No
     index, _ = run_batch([BatchItem(c.text, c) for c in captions], work, tmp_path, "batch")
     html = index.read_text(encoding="utf-8")
     assert "not valid UTF-8 (byte 0xff" in html and "bad \ufffd" in html
+
+
+def test_a_batch_lists_a_caption_whose_report_cannot_be_written(tmp_path: Path) -> None:
+    """An OSError on one caption (its report's folder entry taken by a directory, a full disk)
+    is listed with its reason; the other captions are still explained."""
+    from textig.cli.explain import BatchItem, run_batch
+    from textig.report import IndexEntry
+
+    def work(item: BatchItem, name: str) -> IndexEntry:
+        if item.text == "unwritable":
+            raise IsADirectoryError(21, "Is a directory", str(tmp_path / f"{name}.html"))
+        return IndexEntry(name, item.text, None)
+
+    items = [BatchItem(text, None) for text in ("a tree", "unwritable", "the sky")]
+    index, _ = run_batch(items, work, tmp_path, "batch")
+    listed = json.loads(index.with_suffix(".json").read_text(encoding="utf-8"))
+    assert (listed["n_reports"], listed["n_failed"]) == (2, 1)
+    failed = listed["entries"][1]
+    assert failed["caption"] == "unwritable" and "IsADirectoryError: [Errno 21]" in failed["error"]

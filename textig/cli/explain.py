@@ -414,9 +414,10 @@ def run_batch(
 ) -> tuple[Path, Path]:
     """Run ``work(item, name)`` per caption with a progress bar; write and return the index.
 
-    A caption that cannot be explained is listed in the index with its one-line reason and the
-    others go on (a failure to write files stops the batch); if none can be explained, nothing
-    is written and the command fails.
+    A caption that cannot be explained, or whose report cannot be written (an OSError: its
+    report is written as a unit, so nothing of it is left half-written), is listed in the index
+    with its one-line reason and the others go on; if none can be explained, nothing is
+    written and the command fails.
     """
     from tqdm.auto import tqdm
 
@@ -429,8 +430,6 @@ def run_batch(
             if item.error:
                 raise TextigError(item.error)
             entries.append(work(item, name))
-        except OSError:
-            raise
         except Exception as error:  # one caption's failure must not stop the batch
             truth = tuple(item.known.labels) if item.known else None
             failed = IndexEntry(name, item.text, item.caption_id, (), truth, error=_one_line(error))
