@@ -166,13 +166,16 @@ def sweep_many(problems: list[tuple[np.ndarray, np.ndarray, np.ndarray, float, f
     for _ in range(_MAX_SWAPS_PER_LINE * batch.a.shape[1] + 16):
         from_now = np.where(batch.inside, np.inf, now[:, None])[:, :, None]  # insiders: never
         when = np.where(now[:, None, None] < end, np.maximum(start, from_now), np.inf)
-        first = when.min(axis=(1, 2))
+        flat = when.reshape(len(when), -1)
+        earliest = flat.argmin(axis=1)
+        first = flat[np.arange(len(flat)), earliest]
         stuck = np.flatnonzero((first == now) & moved.any(axis=1))
         if len(stuck):  # a line moves at most once per alpha: breaks rounding cycles
             held = moved[stuck[:, None], batch.ins[stuck]][:, None, :]
             again = (when[stuck] == now[stuck, None, None]) & (moved[stuck, :, None] | held)
             when[stuck] = np.where(again, np.inf, when[stuck])
-            first[stuck] = when[stuck].min(axis=(1, 2))
+            earliest[stuck] = when[stuck].reshape(len(stuck), -1).argmin(axis=1)
+            first[stuck] = flat[stuck, earliest[stuck]]
         going = first < batch.hi
         if not going.all():
             for i, b in zip(index[~going], np.flatnonzero(~going), strict=True):
@@ -182,18 +185,15 @@ def sweep_many(problems: list[tuple[np.ndarray, np.ndarray, np.ndarray, float, f
             keep = np.flatnonzero(going)
             batch, index, now, moved = batch.take(keep), index[keep], now[keep], moved[keep]
             first, when, slope = first[keep], when[keep], slope[keep]
+            earliest, flat = earliest[keep], flat[keep]
             pairs, start, end = pairs.take(keep), start[keep], end[keep]
         moved[first > now] = False
         r = np.arange(len(index))
-        hit = when == first[:, None, None]
-        entering = hit.any(axis=2)
-        best = np.where(entering, slope, -np.inf).max(axis=1, keepdims=True)
-        j = np.argmax(entering & (slope == best), axis=1)  # then the lowest position
-        leaving = hit[r, j]  # (P, K)
-        held_slope = slope[r[:, None], batch.ins]
-        low = np.where(leaving, held_slope, np.inf).min(axis=1, keepdims=True)
-        q = np.argmax(np.where(leaving & (held_slope == low), batch.ins, -1), axis=1)
-        k = batch.ins[r, q]  # the weakest insider j overtakes, then the highest position
+        j, q = np.divmod(earliest, batch.ins.shape[1])  # the pair, unless several tie
+        tied = np.flatnonzero((flat == first[:, None]).sum(axis=1) > 1)
+        if len(tied):
+            j[tied], q[tied] = _tie_break(when[tied], first[tied], slope[tied], batch.ins[tied])
+        k = batch.ins[r, q]
         batch.inside[r, j], batch.inside[r, k] = True, False
         batch.ins[r, q] = j
         column = pairs.cells(j[:, None])
@@ -203,6 +203,21 @@ def sweep_many(problems: list[tuple[np.ndarray, np.ndarray, np.ndarray, float, f
             found[i].append(Swap(float(alpha), int(entered), int(left)))
         now = first
     raise RuntimeError("line sweep did not terminate")  # pragma: no cover - a bug guard
+
+
+def _tie_break(when, first, slope, ins) -> tuple[np.ndarray, np.ndarray]:
+    """(j, q) where several pairs overtake first: the strongest outsider just after (largest
+    slope, then lowest position) and the weakest insider it overtakes (smallest slope, then
+    highest position), at column q of ``ins``."""
+    r = np.arange(len(when))
+    hit = when == first[:, None, None]
+    entering = hit.any(axis=2)
+    best = np.where(entering, slope, -np.inf).max(axis=1, keepdims=True)
+    j = np.argmax(entering & (slope == best), axis=1)
+    leaving = hit[r, j]
+    held = slope[r[:, None], ins]
+    low = np.where(leaving, held, np.inf).min(axis=1, keepdims=True)
+    return j, np.argmax(np.where(leaving & (held == low), ins, -1), axis=1)
 
 
 def sweep(a: np.ndarray, c: np.ndarray, inside: np.ndarray, lo: float, hi: float) -> list[Swap]:
