@@ -53,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--baseline", default="auto", help="auto (default), mean, neutral")
     run.add_argument("--no-evaluate", dest="evaluate", action="store_false",
                      help="skip faithfulness and the original back-projection (about half "
-                     "the work; default: both are computed)")  # fmt: skip
+                     "the work)")  # fmt: skip
     run.add_argument("--engine", choices=("local", "ray"), default="local",
                      help="local (default): this process; ray: Ray Data actors")  # fmt: skip
     run.add_argument("--address", help="ray: address of a running cluster (default: local)")
