@@ -40,8 +40,8 @@ from textig.attribution.lines import (
     endpoint_fixups,
     exact_top,
     right_limit_top,
-    sweep,
-    sweep_pruned,
+    sweep_many,
+    sweep_pruned_many,
 )
 from textig.errors import TextigError
 
@@ -57,18 +57,23 @@ class _Segment:
     exact_end: bool  # the set must be the brute-force one at alpha = 1
 
 
-def _segments(u: np.ndarray, w: np.ndarray) -> list[_Segment]:
-    """Partition of [0, 1] by the learner's cluster (lines (1-alpha)u + alphaw, top 1)."""
-    inside = exact_top(u, 1)
-    first = int(np.flatnonzero(inside)[0])
-    switches = sweep(u, w, inside, 0.0, 1.0)
-    switches += endpoint_fixups(inside, exact_top(w, 1), w)
-    segments = [_Segment(first, 0.0, 1.0, True, True)]
-    for s in switches:
-        last = segments[-1]
-        last.end, last.exact_end = s.alpha, False
-        segments.append(_Segment(s.entering, s.alpha, 1.0, False, True))
-    return segments
+def _segments(scores: list[np.ndarray]) -> list[list[_Segment]]:
+    """Per learner, the partition of [0, 1] by its cluster: ``scores`` (2, K) are its partition
+    scores at the path's ends (lines (1-alpha)u + alpha·w, top 1); all learners swept at once."""
+    insides = [exact_top(u, 1) for u, _ in scores]
+    firsts = [int(np.flatnonzero(inside)[0]) for inside in insides]
+    problems = [(u, w, inside, 0.0, 1.0) for (u, w), inside in zip(scores, insides, strict=True)]
+    swept = sweep_many(problems)
+    found = []
+    for (_, w), inside, first, switches in zip(scores, insides, firsts, swept, strict=True):
+        switches += endpoint_fixups(inside, exact_top(w, 1), w)
+        segments = [_Segment(first, 0.0, 1.0, True, True)]
+        for s in switches:
+            last = segments[-1]
+            last.end, last.exact_end = s.alpha, False
+            segments.append(_Segment(s.entering, s.alpha, 1.0, False, True))
+        found.append(segments)
+    return found
 
 
 class _LearnerPath:
@@ -81,11 +86,10 @@ class _LearnerPath:
         self.delta = ends[1] - ends[0]
         self.jumps: list[PathJump] = []
 
-    def run(self) -> None:
-        """Sweep every cluster segment and record swaps and partition switches."""
-        scores = self.ends @ self.learner.centers.T
-        previous: tuple[int, np.ndarray] | None = None
-        for seg in _segments(scores[0], scores[1]):
+    def plan(self, segments: list[_Segment]):
+        """Each cluster segment: (segment, keys at the ends a and c, its set at the start, k)."""
+        planned = []
+        for seg in segments:
             cluster = self.learner.clusters[seg.cluster]
             a, c = self.scorer.keys(cluster, self.ends)
             k = min(self.k, cluster.size)
@@ -95,12 +99,19 @@ class _LearnerPath:
                 inside = exact_top(c, k)
             else:
                 inside = right_limit_top(a, c, seg.start, k)
+            planned.append((seg, a, c, inside, k))
+        return planned
+
+    def record(self, planned, starts: list[np.ndarray], swept: list[list[Swap]]) -> None:
+        """Record the partition switches and the swaps of the swept segments (``starts``:
+        each segment's set at its start; the sets in ``planned`` are the ones at its end)."""
+        previous: tuple[int, np.ndarray] | None = None
+        for (seg, _, c, inside, k), first, swaps in zip(planned, starts, swept, strict=True):
             if previous is not None:
-                self._partition(seg, previous, np.flatnonzero(inside))
-            swaps = sweep_pruned(a, c, inside, seg.start, seg.end, k)
+                self._partition(seg, previous, np.flatnonzero(first))
             if seg.exact_end and seg.end == 1.0:
-                swaps += endpoint_fixups(inside, exact_top(c, k), c)
-            self._swaps(seg.cluster, cluster, swaps)
+                swaps = swaps + endpoint_fixups(inside, exact_top(c, k), c)
+            self._swaps(seg.cluster, self.learner.clusters[seg.cluster], swaps)
             previous = (seg.cluster, np.flatnonzero(inside))
 
     def _swaps(self, c: int, cluster: PreparedCluster, swaps: list[Swap]) -> None:
@@ -176,8 +187,18 @@ def path_jumps(scorer: BruteForceScorer, x, baseline) -> list[PathJump]:
     ends = np.stack([start, end])
     paths = [_LearnerPath(scorer, i, ends) for i in range(len(scorer.learners))]
     with one_blas_thread():  # one path's products are small: threads only stall
-        for path in paths:
-            path.run()
+        scores = [ends @ learner.centers.T for learner in scorer.learners]
+        plans = [path.plan(seg) for path, seg in zip(paths, _segments(scores), strict=True)]
+        segments = [segment for plan in plans for segment in plan]
+        starts = [inside.copy() for _, _, _, inside, _ in segments]
+        swept = iter(
+            sweep_pruned_many(
+                [(a, c, inside, seg.start, seg.end, k) for seg, a, c, inside, k in segments]
+            )
+        )
+        firsts = iter(starts)
+        for path, plan in zip(paths, plans, strict=True):
+            path.record(plan, [next(firsts) for _ in plan], [next(swept) for _ in plan])
     return sorted((j for p in paths for j in p.jumps), key=lambda j: (j.alpha, j.detail["learner"]))
 
 
