@@ -27,6 +27,7 @@ from textig.annexml.fast_path import BruteForceScorer
 from textig.annexml.formats import read_predictions, read_svmlight
 from textig.annexml.reference_file import read_reference_model, top_k_status
 from textig.data import load_dataset
+from textig.ranking import rank_labels
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 NEAR = 1e-6  # relative key gap below which float32 and float64 may order two keys differently
@@ -105,7 +106,7 @@ def diagnose(model, x: np.ndarray, reference: list[tuple[int, float]]) -> str:
 
 def ranked_ids(scores: np.ndarray, k: int = 10) -> list[int]:
     """textig's top k label ids with a positive score, ties to the lower label id."""
-    order = np.lexsort((np.arange(scores.size), -scores))[:k]
+    order = rank_labels(scores, k)
     return [int(label) for label in order if scores[label] > 0]
 
 

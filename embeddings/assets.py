@@ -12,8 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from embeddings._files import atomic_write_text, sha256_file
-from textig.errors import TextigError
+from embeddings.errors import TextigError
+from embeddings.files import atomic_write_text, sha256_file
 
 GLOVE_6B_50D_SHA256 = "2d85b9db2ad8ddeb2e07474af9c9fb45a925d21c40878d4b365d189f13eb5a15"
 MINILM_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"

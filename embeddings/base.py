@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from textig.errors import TextigError
+from embeddings.errors import TextigError
 
 ENTRY_POINT_GROUP = "textig.embedders"
 WORD_KINDS = ("word", "stopword", "oov", "truncated")  # truncated: past the model's window

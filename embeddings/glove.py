@@ -18,11 +18,11 @@ import numpy as np
 
 from embeddings.assets import GLOVE_6B_50D_SHA256, cache_dir, check_pinned, file_sha256
 from embeddings.base import Embedder, Token, WordScore
+from embeddings.files import atomic_write_text
 from embeddings.glove_files import convert_text_vectors, read_vocabulary
 from embeddings.spacy_tokens import TOKENIZER_NAME, english_tokenizer, tokenizer_version
 from embeddings.stopwords import english_stopwords, stopwords_digest
 from embeddings.text import controls_as_spaces
-from textig._utils import atomic_write_text
 
 log = logging.getLogger(__name__)
 # Bump when the preprocessing below (text cleaning, token filtering) changes the features: it
@@ -91,9 +91,8 @@ class GloveEmbedder(Embedder):
         else:
             source = Path(vectors_path)
             digest = file_sha256(source)
-            matrix_path, words_path = convert_text_vectors(source, digest)
+            self._matrix, words_path = convert_text_vectors(source, digest)
             vectors = f"glove-{source.stem}@{digest}"
-            self._matrix = np.load(matrix_path, mmap_mode="r")
             self._read_words = functools.partial(read_vocabulary, words_path)
         self._identity = f"{vectors}+{TOKENIZER_NAME}+stopwords@{stopwords_digest()}"
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from embeddings.base import WordScore
+from embeddings.quadrature import gauss_legendre
 
 if TYPE_CHECKING:
     from embeddings.sbert import SbertEmbedder, TokenInputs
@@ -44,12 +45,6 @@ class Quadrature:
 
 
 DEFAULT_QUADRATURE = Quadrature()
-
-
-def gauss_legendre(steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes in (0, 1) and weights summing to 1 for the integral of f over [0, 1]."""
-    nodes, weights = np.polynomial.legendre.leggauss(steps)
-    return (nodes + 1) / 2, weights / 2
 
 
 def _label_gradients(

@@ -91,6 +91,24 @@ def test_usage_errors_exit_2(capsys) -> None:
     assert raised.value.code == 2
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["explain", "a dog", "--steps", "-3"],
+        ["explain", "a dog", "--word-steps", "0"],
+        ["explain", "--n", "x"],
+        ["corpus", "run", "--out", "r", "--shard-size", "0"],
+        ["corpus", "report", "r", "--words", "-1"],
+        ["serve", "--port", "70000"],
+    ],
+)
+def test_a_bad_count_is_a_usage_error_before_any_work(argv: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    err = capsys.readouterr().err
+    assert raised.value.code == 2 and "error: argument --" in err
+
+
 def test_warnings_are_one_line() -> None:
     text = _one_line_warning("vectors missing\n  for 3 words", UserWarning, "/x/glove.py", 92)
     assert text == "textig: warning: vectors missing for 3 words\n"

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -117,6 +123,56 @@ def test_ray_engine_gives_the_local_engines_rows(demo, uninterrupted, ray_cluste
     assert _sorted(read_results(tmp_path)).equals(uninterrupted)
 
 
+def _interrupt_after_first_shard(engine: str, out: Path) -> tuple[int, str]:
+    """Run `textig corpus run` on the demo captions, send SIGINT (Ctrl-C) once its first shard
+    is on disk; (exit code, stderr)."""
+    cmd = [sys.executable, "-m", "textig", "corpus", "run", "--n", str(N), "--shard-size", "2",
+           "--engine", engine, "--out", str(out)]  # fmt: skip
+    if engine == "ray":
+        cmd += ["--workers", "2", "--cpus-per-worker", "0.5"]
+    log = out.with_suffix(".stderr")
+    with log.open("w") as stderr:  # a file, not a pipe: Ray's logs would fill a pipe and block
+        # SIGINT as a terminal delivers it (a shell's background job would inherit it ignored)
+        child = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=stderr,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )  # fmt: skip
+        deadline = time.monotonic() + 600
+        while not list(out.glob("part-*.parquet")) and child.poll() is None:
+            assert time.monotonic() < deadline, "no shard written in 10 minutes"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        try:
+            code = child.wait(timeout=120)
+        finally:
+            child.kill()
+    return code, log.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_ctrl_c_stops_a_run_with_whole_shards_that_resume(demo, uninterrupted, engine, tmp_path):
+    if engine == "ray":
+        pytest.importorskip("ray.data")
+    out = tmp_path / "results"
+    code, stderr = _interrupt_after_first_shard(engine, out)
+    assert code == 130, stderr[-2000:]
+    assert stderr.rstrip().endswith("textig: interrupted")
+    written = list(out.glob("part-*.parquet"))
+    assert 1 <= len(written) < N // 2  # it stopped early, with whole shards only
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    job, captions = demo
+    stats = run_corpus(job, captions, out, shard_size=SHARD, progress=False)
+    assert stats.skipped == 2 * len(written) and stats.explained == N - stats.skipped
+    assert _sorted(read_results(out)).equals(uninterrupted)
+
+
+def test_shards_and_run_records_honour_the_umask(uninterrupted_dir):
+    umask = os.umask(0)
+    os.umask(umask)
+    files = [*uninterrupted_dir.glob("part-*.parquet"), *(uninterrupted_dir / "_runs").iterdir()]
+    assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o666 & ~umask}
+
+
 def _row(caption_id: str, words: dict[str, float]) -> dict:
     texts = list(words)
     starts = [sum(len(t) + 1 for t in texts[:i]) for i in range(len(texts))]
@@ -143,6 +199,37 @@ def test_label_words_sum_content_words_over_captions():
     ]  # "the" is a stopword
     assert [(w["word"], w["sum"]) for w in palm["down"]] == [("beach", -1.5)]
     assert [x["caption_id"] for x in palm["up"][0]["examples"]] == ["a", "b"]
+
+
+def test_label_words_group_a_words_forms_and_show_them():
+    from textig.corpus.report import label_words
+
+    rows = [
+        _row("a", {"palms": 2.0, "horses": 0.25, "beach": 1.5}),
+        _row("b", {"Palm": 1.0, "palms": 0.5, "beach": 1.0}),
+        _row("c", {"palm": 0.5, "news": 0.25, "new": 0.125}),
+    ]
+    up = {w["word"]: w for w in label_words(rows, top=5)["palm"]["up"]}
+    # palms + palm are one entry; its forms keep their own sums and caption counts
+    assert (up["palm"]["sum"], up["palm"]["count"]) == (4.0, 3)
+    assert [(f["form"], f["sum"], f["count"]) for f in up["palm"]["forms"]] == [
+        ("palms", 2.5, 2),
+        ("palm", 1.5, 2),
+    ]
+    assert [w["word"] for w in label_words(rows, top=5)["palm"]["up"]][:2] == ["palm", "beach"]
+    # a candidate singular that does not occur ("horse") never makes a group; news is not new's
+    assert {"horses", "news", "new"} <= set(up)
+
+
+def test_form_groups_join_only_forms_that_occur():
+    from textig.evaluation.words import form_groups
+
+    groups = form_groups(["Palms", "palm", "boxes", "box", "glass", "cities", "city", "men",
+                          "man", "trees", "street", "shorts", "short", "horses"])  # fmt: skip
+    assert groups["palms"] == groups["palm"] == "palm"
+    assert groups["boxes"] == "box" and groups["cities"] == "city" and groups["men"] == "man"
+    assert groups["trees"] == "trees" and groups["street"] == "street"
+    assert groups["shorts"] == "shorts" and groups["horses"] == "horses"
 
 
 def test_report_writes_html_and_json(uninterrupted_dir, tmp_path):

@@ -112,6 +112,48 @@ def test_corrupt_cache_file_is_recomputed() -> None:
     assert embedder.encoded == 1
 
 
+def _crafted_cache(edit) -> None:
+    """A cache file for the toy test split, with the right keys and ``edit`` applied."""
+    embedder, dataset = _Counting(), _dataset()
+    keys = embedder.cache_key, features.data_key(dataset, "test")
+    arrays = {
+        "X": np.array([[2, 8]], dtype=np.float32),
+        "ids": np.array(["01/1"]),
+        "valid": np.array([True]),
+        "reasons": np.array([""]),
+        "embedder_key": np.array(keys[0]),
+        "data_key": np.array(keys[1]),
+    }
+    edit(arrays)
+    path = features.features_cache_path(*keys, "test")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda a: a.update(X=np.full((1, 2), 99.0, np.float32)),  # genuine: read, not recomputed
+        lambda a: a.update(X=np.ones((2, 2), np.float32)),
+        lambda a: a.update(X=np.ones((1, 3), np.float32)),
+        lambda a: a.update(X=np.array([[np.nan, 1.0]], np.float32)),
+        lambda a: a.update(X=np.ones((1, 2), complex)),
+        lambda a: a.update(ids=np.array(["01/2"])),
+        lambda a: a.update(valid=np.array([False])),  # a valid row's reason missing
+        lambda a: a.update(reasons=np.array([{"a": 1}], dtype=object)),  # would need a pickle
+        lambda a: a.pop("valid"),
+    ],
+    ids=["genuine", "rows", "dim", "nan", "complex", "ids", "mask", "object", "missing"],
+)
+def test_a_crafted_cache_file_is_recomputed_never_used(edit, request) -> None:
+    _crafted_cache(edit)
+    embedder = _Counting()
+    X = features.dataset_features(embedder, _dataset(), "test")
+    genuine = request.node.callspec.id == "genuine"
+    np.testing.assert_array_equal(X, [[99, 99]] if genuine else [[2, 8]])
+    assert embedder.encoded == (0 if genuine else 1)
+
+
 @pytest.mark.shared
 def test_cli_embed_names_the_empty_iapr_caption(
     tmp_path: Path, iapr_dir: Path, capsys: pytest.CaptureFixture[str]

@@ -187,6 +187,68 @@ def test_the_cli_refuses_an_absurd_feature_id_in_one_line(tmp_path: Path) -> Non
     assert "x.svm:1" in result.stderr and not out.exists()
 
 
+# ---- feature files written by `textig embed` ----------------------------------------------
+
+
+def _embed_file(tmp_path: Path, edit) -> tuple[Path, Path]:
+    """A data folder and a `textig embed` npz of its train split, with ``edit`` applied."""
+    from textig.data import load_dataset
+
+    data = _dataset(tmp_path, [_record("a tree", "t1"), _record("the sky", "t2")])
+    arrays = {
+        "identity": np.array("glove@1"),
+        "checksum": np.array(load_dataset(data).checksum()),
+        "X_train": np.ones((2, 4), dtype=np.float32),
+        "ids_train": np.array(["t1", "t2"]),
+        "valid_train": np.array([True, True]),
+    }
+    edit(arrays)
+    path = tmp_path / "features.npz"
+    np.savez_compressed(path, **arrays)
+    return data, path
+
+
+FEATURE_CASES = {
+    "rows": ("X_train", np.ones((3, 4), np.float32), "shape"),
+    "NaN": ("X_train", np.full((2, 4), np.nan, np.float32), "NaN"),
+    "dtype": ("X_train", np.ones((2, 4), complex), "dtype"),
+    "object": ("ids_train", np.array([{"a": 1}, 2], dtype=object), "dtype"),
+    "ids": ("ids_train", np.array(["t1", "zz"]), "caption ids differ"),
+    "mask": ("valid_train", np.array([1.5, 2.5]), "dtype"),
+    "unknown": ("evil", np.zeros(3), "unknown member"),
+    "checksum": ("checksum", np.array("0" * 64), "other data"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FEATURE_CASES))
+def test_crafted_feature_files_are_refused(tmp_path: Path, case: str) -> None:
+    from textig.annexml.feature_files import load_features
+    from textig.data import load_dataset
+
+    name, value, message = FEATURE_CASES[case]
+    data, path = _embed_file(tmp_path, lambda arrays: arrays.__setitem__(name, value))
+    with pytest.raises(TextigError, match=message) as refused:
+        load_features(path, "train", load_dataset(data))
+    assert "\n" not in str(refused.value)
+
+
+def test_a_zip_bomb_feature_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    """128 MiB of zeros in a 130 kB file: refused from the central directory, not inflated."""
+    data, path = _embed_file(tmp_path, lambda arrays: arrays.pop("X_train"))
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 16777216), }"
+        with archive.open("X_train.npy", "w", force_zip64=True) as member:
+            member.write(b"\x93NUMPY\x01\x00v\x00" + header.encode().ljust(117) + b"\n")
+            for _ in range(8):
+                member.write(bytes(1 << 24))
+    assert path.stat().st_size < 1 << 20
+    out = tmp_path / "m.npz"
+    argv = ["train", "--features", str(path), "--data", str(data), "--out", str(out)]
+    result = run_cli(*argv, cwd=tmp_path)
+    assert_one_line_error(result)
+    assert "unpack to" in result.stderr and not out.exists()
+
+
 # ---- JSONL datasets ------------------------------------------------------------------------
 
 
@@ -231,14 +293,16 @@ def test_data_stats_on_a_deeply_nested_line_is_one_line(tmp_path: Path) -> None:
 # ---- captions ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("embedder", ["glove", "sbert"])
 def test_invalid_utf8_in_the_caption_argument_is_refused_before_any_model_loads(
-    tmp_path: Path,
+    tmp_path: Path, embedder: str
 ) -> None:
     out = tmp_path / "reports"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("TEXTIG_DEBUG", None)
+    argv = ["explain", b"a tree \xff beach", "--embedder", embedder, "--out", str(out)]
     result = subprocess.run(
-        [sys.executable, "-m", "textig", "explain", b"a tree \xff beach", "--out", str(out)],
+        [sys.executable, "-m", "textig", *argv],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -363,3 +427,22 @@ def test_a_batch_lists_a_bad_caption_and_finishes_the_rest(tmp_path: Path) -> No
     index, _ = run_batch([BatchItem(c.text, c) for c in captions], work, tmp_path, "batch")
     html = index.read_text(encoding="utf-8")
     assert "not valid UTF-8 (byte 0xff" in html and "bad \ufffd" in html
+
+
+def test_a_batch_lists_a_caption_whose_report_cannot_be_written(tmp_path: Path) -> None:
+    """An OSError on one caption (its report's folder entry taken by a directory, a full disk)
+    is listed with its reason; the other captions are still explained."""
+    from textig.cli.explain import BatchItem, run_batch
+    from textig.report import IndexEntry
+
+    def work(item: BatchItem, name: str) -> IndexEntry:
+        if item.text == "unwritable":
+            raise IsADirectoryError(21, "Is a directory", str(tmp_path / f"{name}.html"))
+        return IndexEntry(name, item.text, None)
+
+    items = [BatchItem(text, None) for text in ("a tree", "unwritable", "the sky")]
+    index, _ = run_batch(items, work, tmp_path, "batch")
+    listed = json.loads(index.with_suffix(".json").read_text(encoding="utf-8"))
+    assert (listed["n_reports"], listed["n_failed"]) == (2, 1)
+    failed = listed["entries"][1]
+    assert failed["caption"] == "unwritable" and "IsADirectoryError: [Errno 21]" in failed["error"]

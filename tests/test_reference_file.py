@@ -178,6 +178,11 @@ def test_dispatch_by_content(tmp_path: Path) -> None:
     assert not is_reference_file(tmp_path / "own.bin")
     assert is_reference_file(write(tmp_path, random_stored()))
     assert not is_reference_file(tmp_path / "missing.bin")
+    damaged = tmp_path / "damaged.npz"  # named as textig's own: its loader reports the damage
+    damaged.write_bytes(b"garbage")
+    assert not is_reference_file(damaged)
+    with pytest.raises(TextigError, match="not an npz archive"):
+        AnnexML.load(damaged)
 
 
 def test_top_k_status_tells_ties_from_differences() -> None:

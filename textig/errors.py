@@ -1,8 +1,12 @@
-"""User-facing errors: the CLI prints these as one line and exits 1, never a traceback."""
+"""User-facing errors: the CLI prints these as one line and exits 1, never a traceback.
 
+``TextigError`` is defined in ``embeddings.errors`` (the lower layer) so that embedders raise
+it too without importing textig: one error type reaches the user.
+"""
 
-class TextigError(Exception):
-    """A problem the user can fix (bad input, missing or mismatched file)."""
+from embeddings.errors import TextigError
+
+__all__ = ["TextigError", "UsageError"]
 
 
 class UsageError(TextigError):

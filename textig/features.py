@@ -21,6 +21,8 @@ import numpy as np
 from embeddings.assets import cache_dir
 from embeddings.text import controls_as_spaces
 from textig._utils import atomic_open
+from textig.errors import TextigError
+from textig.npz import NpzReader, expansion_budget
 
 if TYPE_CHECKING:
     from embeddings.base import Embedder
@@ -82,17 +84,32 @@ def _save(path: Path, features: SplitFeatures, embedder_key: str, data: str) -> 
         )
 
 
-def _load(path: Path, embedder_key: str, data: str) -> SplitFeatures | None:
-    """Cached features if the file exists and matches the key exactly; else None."""
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            if str(stored["embedder_key"]) != embedder_key or str(stored["data_key"]) != data:
-                return None
-            ids = stored["ids"].tolist()
-            skipped = {i: str(r) for i, r in zip(ids, stored["reasons"], strict=True) if r}
-            return SplitFeatures(stored["X"], ids, stored["valid"], skipped)
-    except (OSError, KeyError, ValueError):
+def _load(
+    path: Path, embedder_key: str, data: str, ids: list[str], dim: int
+) -> SplitFeatures | None:
+    """Cached features if the file matches the key exactly and holds exactly the split's rows;
+    else None. The cache is read like any file textig reads (sizes, shapes and dtypes checked
+    before anything is inflated): a damaged or foreign cache file is recomputed, never used."""
+    if not path.is_file():
         return None
+    n, what = len(ids), f"{path} is a damaged feature cache"
+    try:
+        with NpzReader(path, what, expansion_budget(path)) as stored:
+            key = str(stored.read("embedder_key", "U", ())), str(stored.read("data_key", "U", ()))
+            if key != (embedder_key, data):
+                return None
+            with np.errstate(over="ignore"):  # beyond float32's range -> inf, refused below
+                X = stored.read("X", "f", (n, dim)).astype(np.float32, copy=False)
+            valid = stored.read("valid", "b", (n,))
+            stored_ids = stored.read("ids", "U", (n,)).tolist()
+            reasons = stored.read("reasons", "U", (n,)).tolist()
+    except (TextigError, OSError):
+        return None
+    consistent = [not r for r in reasons] == valid.tolist() and not X[~valid].any()
+    if stored_ids != ids or not consistent or not np.isfinite(X).all():
+        return None
+    skipped = {i: r for i, r in zip(ids, reasons, strict=True) if r}
+    return SplitFeatures(X, ids, valid, skipped)
 
 
 def _warn_skipped(features: SplitFeatures, embedder: Embedder, where: str) -> None:
@@ -123,11 +140,11 @@ def embed_split(
     """
     keys = embedder.cache_key, data_key(dataset, split)
     path = features_cache_path(*keys, split)
-    features = _load(path, *keys) if cache else None
+    captions = dataset.split(split)
+    ids = [c.id for c in captions]
+    features = _load(path, *keys, ids, embedder.dim) if cache else None
     if features is None:
-        captions = dataset.split(split)
-        texts, ids = [c.text for c in captions], [c.id for c in captions]
-        features = _compute(embedder, texts, ids, progress)
+        features = _compute(embedder, [c.text for c in captions], ids, progress)
         if cache:
             _save(path, features, *keys)
     if warn_skipped:
@@ -149,4 +166,5 @@ def cached_split(embedder: Embedder, dataset: Dataset, split: str) -> SplitFeatu
     """The split's features if they are in the cache; never computes them (for callers that
     only want them when they are free, such as naming a model's training rows)."""
     keys = embedder.cache_key, data_key(dataset, split)
-    return _load(features_cache_path(*keys, split), *keys)
+    ids = [c.id for c in dataset.split(split)]
+    return _load(features_cache_path(*keys, split), *keys, ids, embedder.dim)

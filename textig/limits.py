@@ -43,8 +43,10 @@ MAX_DENSE_BYTES = 4 << 30
 MAX_MODEL_HEADER_BYTES = 64 << 20
 """Largest JSON header of a textig model file (it holds the label names)."""
 
-MODEL_EXPANSION = 4
-"""A model file's members may unpack to at most this many times the file's size..."""
+NPZ_EXPANSION = 4
+"""An npz file's members (a model, features) may unpack to at most this many times the file's
+size..."""
 
-MODEL_EXPANSION_FLOOR = 64 << 20
-"""...or this many bytes, whichever is larger (textig writes members uncompressed: ratio 1)."""
+NPZ_EXPANSION_FLOOR = 64 << 20
+"""...or this many bytes, whichever is larger (textig's models and caches are stored
+uncompressed, ratio 1; ``textig embed`` compresses its features: ratio 1.26 on the demo corpus)."""

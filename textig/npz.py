@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from textig.errors import TextigError
+from textig.limits import NPZ_EXPANSION, NPZ_EXPANSION_FLOOR
 
 NPY_HEADER_LIMIT = 1 << 16  # bytes of one member's .npy header (numpy writes ~128)
 _ERRORS = (
@@ -31,6 +32,11 @@ _ERRORS = (
     SyntaxError,
     NotImplementedError,  # an unsupported compression method
 )
+
+
+def expansion_budget(path: Path) -> int:
+    """How many bytes the members of the npz file at ``path`` may unpack to, given its size."""
+    return max(NPZ_EXPANSION * path.stat().st_size, NPZ_EXPANSION_FLOOR)
 
 
 class NpzReader:

@@ -16,10 +16,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from textig.annexml.formats import read_svmlight
+from textig.data.model import SPLITS
 from textig.errors import TextigError
+from textig.limits import MAX_FEATURES
+from textig.npz import NpzReader, expansion_budget
 
 if TYPE_CHECKING:
     from textig.data import Dataset
+
+_MEMBERS = {"identity", "checksum"} | {f"{k}_{s}" for k in ("X", "ids", "valid") for s in SPLITS}
 
 
 @dataclass(frozen=True)
@@ -41,22 +46,34 @@ def _label_matrix(labels: list[tuple[int, ...]], width: int) -> sp.csr_matrix:
 
 
 def _from_npz(path: Path, split: str, dataset: Dataset | None) -> FeatureSet:
+    """The split's rows of a ``textig embed`` npz, read like any untrusted file: member sizes
+    against a budget before anything is inflated, then each member's dtype and shape against
+    the dataset's row count (``textig.npz``)."""
     if dataset is None:
         raise TextigError("an npz feature file carries no labels: give --data as well")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            X, valid = data[f"X_{split}"], data[f"valid_{split}"].astype(bool)
-            ids, identity = data[f"ids_{split}"].tolist(), str(data["identity"])
-            checksum = str(data["checksum"])
-    except KeyError as error:
-        raise TextigError(f"{path} has no {error} array (written by 'textig embed'?)") from None
-    except (OSError, ValueError) as error:
-        raise TextigError(f"cannot read features {path}: {error}") from None
-    if checksum != dataset.checksum():
-        raise TextigError(f"{path} was computed from other data than {dataset.path}")
     Y = dataset.label_matrix(split)
-    if Y.shape[0] != len(X):
-        raise TextigError(f"{path} has {len(X)} {split} rows, the dataset {Y.shape[0]}")
+    n = Y.shape[0]
+    what = f"{path} is not a feature file written by 'textig embed'"
+    with NpzReader(path, what, expansion_budget(path)) as data:
+        unknown = sorted(data.names - _MEMBERS)
+        if unknown:
+            raise data.fail(f"unknown member(s) {', '.join(unknown)}")
+        if f"X_{split}" not in data.names:
+            raise data.fail(f"it holds no {split} split")
+        checksum = str(data.read("checksum", "U", ()))
+        if checksum != dataset.checksum():
+            raise TextigError(f"{path} was computed from other data than {dataset.path}")
+        with np.errstate(over="ignore"):  # beyond float32's range -> inf, refused below
+            X = data.read(f"X_{split}", "f", (n, None), n * MAX_FEATURES).astype(np.float32)
+        if not 0 < X.shape[1] <= MAX_FEATURES:
+            raise data.fail(f"X_{split} has {X.shape[1]} features, expected 1 to {MAX_FEATURES}")
+        valid = data.read(f"valid_{split}", "b", (n,))
+        ids = data.read(f"ids_{split}", "U", (n,)).tolist()
+        identity = str(data.read("identity", "U", ()))
+    if ids != [caption.id for caption in dataset.split(split)]:
+        raise TextigError(f"{path}: its {split} caption ids differ from those of {dataset.path}")
+    if not np.isfinite(X).all():
+        raise TextigError(f"{path}: X_{split} holds NaN or infinite values")
     left_out = [f"caption {i}" for i, ok in zip(ids, valid, strict=True) if not ok]
     return FeatureSet(X[valid], Y[valid], identity, left_out)
 

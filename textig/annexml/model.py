@@ -34,6 +34,8 @@ _SAMPLES_PER_CLUSTER = 6000
 
 def as_label_matrix(Y: Any, n: int, n_labels: int | None) -> sp.csr_matrix:
     """0/1 csr (n, L) from a sparse/dense matrix or from per-sample label-id lists."""
+    if Y is None:
+        raise TextigError("AnnexML needs labels Y: per-sample label-id lists or a 0/1 matrix")
     if sp.issparse(Y) or isinstance(Y, np.ndarray):
         M = sp.csr_matrix(Y, dtype=np.float32)
     else:
@@ -113,6 +115,23 @@ class AnnexML:
         for name, value in params.items():
             setattr(self, name, value)
         return self
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn's estimator tags: a multi-label model (its target, required, is a label
+        matrix or label lists, never 1-d). Only scikit-learn asks for them, so scikit-learn is
+        imported here and textig's cold start never loads it; AnnexML does not inherit
+        ``BaseEstimator`` for the same reason."""
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        target = TargetTags(required=True, single_output=False, multi_output=True)
+        return Tags(estimator_type=None, target_tags=target, input_tags=InputTags())
+
+    @property
+    def n_features_in_(self) -> int:
+        """Feature dimension seen in ``fit`` (scikit-learn's name for ``dim_``)."""
+        if not hasattr(self, "dim_"):
+            raise AttributeError("n_features_in_: this AnnexML model is not fitted yet")
+        return self.dim_
 
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.get_params().items() if v != DEFAULTS[k]}

@@ -344,9 +344,10 @@ def _model(
 
 def is_reference_file(path: str | Path) -> bool:
     """Whether ``path`` is a file to read as a reference model: an existing file that is not
-    an npz (zip) archive, the container of textig's own model files."""
+    an npz (zip) archive, the container of textig's own model files, nor named like one (a
+    damaged ``.npz`` is reported as such, not as a reference model without an embedder)."""
     path = Path(path)
-    return path.is_file() and not zipfile.is_zipfile(path)
+    return path.is_file() and path.suffix.lower() != ".npz" and not zipfile.is_zipfile(path)
 
 
 def read_reference_model(path: str | Path, labels: Sequence[str]) -> AnnexML:

@@ -35,10 +35,8 @@ from textig.limits import (
     MAX_LABELS,
     MAX_MODEL_HEADER_BYTES,
     MAX_ROWS,
-    MODEL_EXPANSION,
-    MODEL_EXPANSION_FLOOR,
 )
-from textig.npz import NPY_HEADER_LIMIT, NpzReader
+from textig.npz import NPY_HEADER_LIMIT, NpzReader, expansion_budget
 
 FORMAT = "textig-annexml"
 FORMAT_VERSION = 1
@@ -262,10 +260,10 @@ def load_model(path: str | Path) -> ModelState:
     path = Path(path)
     if not path.is_file():
         raise TextigError(f"model file not found: {path}")
-    if not zipfile.is_zipfile(path):  # np.load would otherwise guess it is a pickle
+    if not zipfile.is_zipfile(path):  # a clearer message than the archive reader would give
         raise TextigError(f"{path} is not a textig AnnexML model (not an npz archive)")
-    budget = max(MODEL_EXPANSION * path.stat().st_size, MODEL_EXPANSION_FLOOR)
-    with NpzReader(path, f"{path} is a corrupt textig AnnexML model", budget) as archive:
+    what = f"{path} is a corrupt textig AnnexML model"
+    with NpzReader(path, what, expansion_budget(path)) as archive:
         header = _read_header(archive)
         _check_members(archive, header)
         Y = _label_matrix(archive, header)

@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from textig.cli.arguments import positive_int
 from textig.errors import TextigError
 from textig.settings import DEFAULTS, METHOD_HELP, METHODS
 
@@ -39,14 +40,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--data", type=Path, help="data folder (default: bundled demo corpus)")
     run.add_argument("--split", choices=("test", "train", "all"), default="test",
                      help="captions to explain (default: test)")  # fmt: skip
-    run.add_argument("--n", type=int, help="only the first N captions of the split")
+    run.add_argument("--n", type=positive_int, help="only the first N captions of the split")
     run.add_argument("--embedder", default="glove", help="glove (default), sbert, plug-in")
     run.add_argument("--model", type=Path,
                      help="model file (default: the cached model trained on --data)")  # fmt: skip
     run.add_argument("--out", type=Path, required=True, help="results folder (RESULTS)")
-    run.add_argument("--top", type=int, default=5, help="explain the top N labels (default 5)")
+    run.add_argument("--top", type=positive_int, default=5,
+                     help="explain the top N labels (default 5)")  # fmt: skip
     run.add_argument("--method", choices=METHODS, default=DEFAULTS.method, help=METHOD_HELP)
-    run.add_argument("--steps", type=int, default=DEFAULTS.steps,
+    run.add_argument("--steps", type=positive_int, default=DEFAULTS.steps,
                      help=f"IG path points to start from (default {DEFAULTS.steps})")  # fmt: skip
     run.add_argument("--baseline", default="auto", help="auto (default), mean, neutral")
     run.add_argument("--no-evaluate", dest="evaluate", action="store_false",
@@ -55,12 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--engine", choices=("local", "ray"), default="local",
                      help="local (default): this process; ray: Ray Data actors")  # fmt: skip
     run.add_argument("--address", help="ray: address of a running cluster (default: local)")
-    run.add_argument("--workers", type=int, help="ray: actors (default: one per cluster CPU)")
+    run.add_argument("--workers", type=positive_int,
+                     help="ray: actors (default: one per cluster CPU)")  # fmt: skip
     run.add_argument("--cpus-per-worker", type=float, help="ray: CPUs per actor (fractional ok)")
     run.add_argument("--gpus-per-worker", type=float, default=0.0, help="ray: GPUs per actor")
-    run.add_argument("--threads", type=int, default=1,
+    run.add_argument("--threads", type=positive_int, default=1,
                      help="BLAS/torch threads per worker, both engines (default 1)")  # fmt: skip
-    run.add_argument("--shard-size", type=int, default=32,
+    run.add_argument("--shard-size", type=positive_int, default=32,
                      help="captions per batch and shard (default 32)")  # fmt: skip
     run.set_defaults(func=run_command)
     report = commands.add_parser(
@@ -68,7 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     report.add_argument("results", type=Path, help="results folder of `corpus run`")
     report.add_argument("--out", type=Path, help="output folder (default: RESULTS/report)")
-    report.add_argument("--words", type=int, default=10, help="words listed per side (default 10)")
+    report.add_argument("--words", type=positive_int, default=10,
+                        help="words listed per side (default 10)")  # fmt: skip
     report.set_defaults(func=report_command)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textig.cli.arguments import positive_int
 from textig.errors import TextigError, UsageError
 from textig.settings import DEFAULTS, METHOD_HELP, METHODS, ExplainSettings
 
@@ -55,14 +56,14 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--steps",
-        type=int,
+        type=positive_int,
         default=DEFAULTS.steps,
         help=f"IG path points to start from (default {DEFAULTS.steps})",
     )
     parser.add_argument("--method", choices=METHODS, default=DEFAULTS.method, help=METHOD_HELP)
     parser.add_argument(
         "--word-steps",
-        type=int,
+        type=positive_int,
         default=DEFAULTS.word_steps,
         help="starting path points of SBERT's word IG (default: the embedder's, 32)",
     )
@@ -70,7 +71,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="report file name without extension")
     parser.add_argument("--seed", type=int, help="seed for training a model when none is given")
     batch = parser.add_mutually_exclusive_group()
-    batch.add_argument("--n", type=int, help="batch: the first N captions of --split")
+    batch.add_argument("--n", type=positive_int, help="batch: the first N captions of --split")
     batch.add_argument("--ids", help="batch: comma-separated caption ids")
     batch.add_argument(
         "--captions",
@@ -413,9 +414,10 @@ def run_batch(
 ) -> tuple[Path, Path]:
     """Run ``work(item, name)`` per caption with a progress bar; write and return the index.
 
-    A caption that cannot be explained is listed in the index with its one-line reason and the
-    others go on (a failure to write files stops the batch); if none can be explained, nothing
-    is written and the command fails.
+    A caption that cannot be explained, or whose report cannot be written (an OSError: its
+    report is written as a unit, so nothing of it is left half-written), is listed in the index
+    with its one-line reason and the others go on; if none can be explained, nothing is
+    written and the command fails.
     """
     from tqdm.auto import tqdm
 
@@ -428,8 +430,6 @@ def run_batch(
             if item.error:
                 raise TextigError(item.error)
             entries.append(work(item, name))
-        except OSError:
-            raise
         except Exception as error:  # one caption's failure must not stop the batch
             truth = tuple(item.known.labels) if item.known else None
             failed = IndexEntry(name, item.text, item.caption_id, (), truth, error=_one_line(error))

@@ -8,6 +8,7 @@ import socket
 import sys
 from pathlib import Path
 
+from textig.cli.arguments import port_number
 from textig.errors import TextigError
 from textig.settings import DEFAULTS, METHOD_HELP, METHODS
 
@@ -25,7 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any)"
+        "--port",
+        type=port_number,
+        default=DEFAULT_PORT,
+        help=f"port (default {DEFAULT_PORT}; 0: any)",
     )
     parser.add_argument("--data", type=Path, help="data folder (default: bundled demo corpus)")
     parser.add_argument("--embedders", default="glove", help="comma-separated, e.g. glove,sbert")

@@ -195,7 +195,7 @@ def _ray_results(
 ) -> tuple[Iterator[pa.Table], int]:
     """Stream the batches' result tables back from a Ray Data actor pool."""
     ray = _start_ray(options)
-    from ray.data import DataContext
+    from ray.data import ActorPoolStrategy, DataContext
 
     context = DataContext.get_current()
     context.enable_progress_bars = progress
@@ -205,7 +205,7 @@ def _ray_results(
         fn_constructor_kwargs={"job": job.to_dict(), "expected_hash": run_hash},
         batch_format="pyarrow",
         batch_size=max(b.num_rows for b in batches),
-        concurrency=workers,
+        compute=ActorPoolStrategy(size=workers),
         num_cpus=cpus,
         num_gpus=options.gpus_per_worker or None,
     )

@@ -2,12 +2,18 @@
 
 Per run (one settings hash; named by its embedder) and label: over every explained (caption,
 label) row, each content word's attributions are summed (``textig.evaluation.words`` decides
-what a content word is; words are compared lowercased). A word's ``sum`` ranks it, ``mean``
-is per caption it occurs in, ``count`` counts those captions, and its ``examples`` are the
-captions where it pushed hardest. Agreement between two embedders, per label they both
-explained: the overlap of their top words pushing up, and the rank correlation of the word
-sums over the words both saw. The faithfulness, plausibility and completeness tables are
-``textig.evaluation.summary``'s, fed from the rows' deletion curves and word scores.
+what a content word is; words are compared lowercased, and the forms of a word that occur in
+the results are one entry, the same for every run, e.g. palms + palm, by ``form_groups``'
+documented plural rule; each entry lists its forms with their own sums). An entry's ``sum``
+ranks it: the total it added to the label's scores over the corpus (word scores are additive,
+so sums over captions and forms are still shares of the explained scores), which weighs how
+often a word occurs by how hard it pushes; ``mean`` (per caption it occurs in) would rank a
+word seen once above one that drives the label everywhere, so it is shown, not ranked by.
+``count`` counts the captions it occurs in, and its ``examples`` are the captions where it
+pushed hardest. Agreement between two embedders, per label they both explained: the overlap of
+their top words pushing up, and the rank correlation of the word sums over the words both saw.
+The faithfulness, plausibility and completeness tables are ``textig.evaluation.summary``'s, fed
+from the rows' deletion curves and word scores.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from textig.corpus.store import read_results
 from textig.evaluation.faithfulness import DeletionCurve, LabelFaithfulness
 from textig.evaluation.plausibility import caption_plausibility
 from textig.evaluation.summary import DEFAULT, ORIGINAL, EmbedderRun, PairResult, embedder_summary
-from textig.evaluation.words import is_content_word
+from textig.evaluation.words import form_groups, is_content_word
 
 EXAMPLES = 3
 
@@ -54,21 +60,40 @@ def _run_names(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
     }
 
 
-def label_words(rows: Sequence[dict[str, Any]], top: int) -> dict[str, dict[str, Any]]:
-    """Per label: pairs explained, and the words pushing it up and down over all captions."""
+def word_groups(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """``form_groups`` over every content word of ``rows``."""
+    return form_groups(w.text for row in rows for w in _words(row) if is_content_word(w))
+
+
+def label_words(
+    rows: Sequence[dict[str, Any]], top: int, groups: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per label: pairs explained, and the word groups pushing it up and down over all captions.
+
+    Words are grouped by their forms (``groups``, by default ``word_groups(rows)``: palms and
+    palm are one entry when both occur); a group's attribution in a caption is the sum of its
+    forms' there, and each form's own sum and count are kept for the reader.
+    """
+    groups = word_groups(rows) if groups is None else groups
     per_label: dict[str, dict[str, dict]] = defaultdict(dict)
     pairs: dict[str, int] = defaultdict(int)
     for row in rows:
         pairs[row["label"]] += 1
-        seen: dict[str, float] = defaultdict(float)
+        seen: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for word in _words(row):
             if is_content_word(word):
-                seen[word.text.lower()] += word.score
-        for text, score in seen.items():
-            entry = per_label[row["label"]].setdefault(text, {"sum": 0.0, "count": 0, "ex": []})
+                seen[groups[word.text.lower()]][word.text.lower()] += word.score
+        for group, forms in seen.items():
+            entry = per_label[row["label"]].setdefault(
+                group, {"sum": 0.0, "count": 0, "ex": [], "forms": {}}
+            )
+            score = sum(forms.values())
             entry["sum"] += score
             entry["count"] += 1
             entry["ex"].append((score, row["caption_id"], row["caption"]))
+            for form, value in forms.items():
+                total, count = entry["forms"].get(form, (0.0, 0))
+                entry["forms"][form] = (total + value, count + 1)
     return {
         label: {"pairs": pairs[label], "sums": {w: e["sum"] for w, e in words.items()},
                 "up": _side(words, top, up=True), "down": _side(words, top, up=False)}
@@ -86,6 +111,12 @@ def _side(words: dict[str, dict], top: int, *, up: bool) -> list[dict[str, Any]]
             "sum": e["sum"],
             "mean": e["sum"] / e["count"],
             "count": e["count"],
+            "forms": [
+                {"form": form, "sum": total, "count": count}
+                for form, (total, count) in sorted(
+                    e["forms"].items(), key=lambda f: (-sign * f[1][0], f[0])
+                )
+            ],
             "examples": [
                 {"caption_id": cid, "caption": text, "score": score}
                 for score, cid, text in sorted(e["ex"], key=lambda x: (-sign * x[0], x[1]))[
@@ -162,6 +193,7 @@ def build_report(results: Path, top: int = 10) -> dict[str, Any]:
     table = read_results(results)
     rows = table.sort_by([("caption_id", "ascending"), ("label_rank", "ascending")]).to_pylist()
     names = _run_names(rows)
+    groups = word_groups([r for r in rows if r["error"] is None])  # one grouping for every run
     runs: dict[str, dict[str, Any]] = {}
     for run_hash, name in names.items():
         mine = [r for r in rows if r["settings_hash"] == run_hash]
@@ -176,7 +208,7 @@ def build_report(results: Path, top: int = 10) -> dict[str, Any]:
             "captions": len({r["caption_id"] for r in mine}),
             "failed": sorted({r["caption_id"] for r in mine if r["error"] is not None}),
             "pairs": len(explained),
-            "labels": label_words(explained, top),
+            "labels": label_words(explained, top, groups),
             "evaluation": evaluation_summary(explained),
         }
     return {

@@ -1,9 +1,10 @@
 """Plausibility: when a predicted label's name occurs in the caption, is that word ranked high?
 
 spaCy's lemmatiser needs lookup tables that are not available offline (spacy-lookups-data),
-so a caption word matches a label by a small documented rule: the word itself, lowercased, or
-one of its singular candidates (irregular plurals such as men → man, "-ies" → "-y",
-"-es" after s/x/z/ch/sh dropped, a final "-s" dropped). Hyphenated labels (e.g. "tee-shirt")
+so a caption word matches a label by a small documented rule
+(``textig.evaluation.words.word_forms``): the word itself, lowercased, or one of its singular
+candidates (irregular plurals such as men → man, "-ies" → "-y", "-es" after s/x/z/ch/sh
+dropped, a final "-s" dropped). Hyphenated labels (e.g. "tee-shirt")
 span several tokens and are never matched. The rank is taken among the caption's content words
 (see ``textig.evaluation.words``); several occurrences count once, by their best rank. Ties go
 against the label word: rank = 1 + the number of other content words scoring at least as high.
@@ -15,39 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from embeddings.base import WordScore
-from textig.evaluation.words import content_words
+from textig.evaluation.words import content_words, word_forms
 
 TOP = 3
-
-_IRREGULAR = {
-    "men": "man",
-    "women": "woman",
-    "children": "child",
-    "feet": "foot",
-    "teeth": "tooth",
-    "mice": "mouse",
-    "geese": "goose",
-    "leaves": "leaf",
-    "shelves": "shelf",
-    "wolves": "wolf",
-    "knives": "knife",
-    "cacti": "cactus",
-}
-
-
-def word_forms(word: str) -> set[str]:
-    """The lowercased word and its candidate singulars."""
-    lower = word.lower()
-    forms = {lower}
-    if lower in _IRREGULAR:
-        forms.add(_IRREGULAR[lower])
-    if lower.endswith("ies") and len(lower) > 4:
-        forms.add(lower[:-3] + "y")
-    if lower.endswith(("ses", "xes", "zes", "ches", "shes")):
-        forms.add(lower[:-2])
-    if lower.endswith("s") and not lower.endswith("ss") and len(lower) > 3:
-        forms.add(lower[:-1])
-    return forms
 
 
 def matches_label(word: str, label: str) -> bool:

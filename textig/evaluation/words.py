@@ -9,7 +9,7 @@ stopwords and punctuation; GloVe gives them 0 by construction).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -24,6 +24,50 @@ def is_content_word(word: WordScore) -> bool:
         and any(ch.isalpha() for ch in word.text)
         and word.text.lower() not in english_stopwords()
     )
+
+
+# Irregular plurals common in captions, and words whose final "-s" is not a plural ending.
+_IRREGULAR = {
+    "men": "man", "women": "woman", "children": "child", "feet": "foot", "teeth": "tooth",
+    "mice": "mouse", "geese": "goose", "leaves": "leaf", "shelves": "shelf", "wolves": "wolf",
+    "knives": "knife", "cacti": "cactus",
+}  # fmt: skip
+_NOT_PLURAL = frozenset({"news", "shorts", "goods"})
+
+
+def word_forms(word: str) -> set[str]:
+    """The lowercased word and its candidate singulars, by a small rule (spaCy's lemmatiser
+    needs lookup tables we do not ship): irregular plurals (men → man), "-ies" → "-y", "-es"
+    after s/x/z/ch/sh dropped, a final "-s" dropped (not after "ss", nor in news/shorts/goods).
+    Candidates may not be words ("horses" → "hors"): callers match them against real words."""
+    lower = word.lower()
+    forms = {lower}
+    if lower in _NOT_PLURAL:
+        return forms
+    if lower in _IRREGULAR:
+        forms.add(_IRREGULAR[lower])
+    if lower.endswith("ies") and len(lower) > 4:
+        forms.add(lower[:-3] + "y")
+    if lower.endswith(("ses", "xes", "zes", "ches", "shes")):
+        forms.add(lower[:-2])
+    if lower.endswith("s") and not lower.endswith("ss") and len(lower) > 3:
+        forms.add(lower[:-1])
+    return forms
+
+
+def form_groups(words: Iterable[str]) -> dict[str, str]:
+    """Lowercased word -> the form it is grouped under: its singular when that singular is
+    itself among ``words`` (palms -> palm when both occur), else the word itself.
+
+    Only forms that really occur are joined, so a candidate that is not a word never becomes a
+    group; of several candidates that occur, the longest (least stripped) wins.
+    """
+    seen = {w.lower() for w in words}
+    groups = {}
+    for word in sorted(seen):
+        singulars = [f for f in word_forms(word) if f != word and f in seen]
+        groups[word] = max(singulars, key=lambda f: (len(f), f)) if singulars else word
+    return groups
 
 
 def content_words(words: Sequence[WordScore]) -> list[WordScore]:

@@ -1,7 +1,7 @@
-"""Atomic file writes and file hashing for the embeddings package.
+"""Atomic file writes and file hashing: the one definition that embeddings and textig share.
 
-A small copy of ``textig._utils`` (one definition per package layer): ``embeddings`` must not
-import ``textig``.
+It lives here because ``embeddings`` must not import ``textig`` while ``textig`` may import
+``embeddings``; ``textig._utils`` re-exports it.
 """
 
 from __future__ import annotations
