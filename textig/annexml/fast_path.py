@@ -73,10 +73,6 @@ class PreparedCluster:
         """Training embedding e_j of one member."""
         return self.E[member]
 
-    def label_ids(self, member: int) -> np.ndarray:
-        """Label ids carried by one member."""
-        return self.labels.indices[self.labels.indptr[member] : self.labels.indptr[member + 1]]
-
     @cached_property
     def source(self) -> np.ndarray:
         """(n_c,) each member's first member with the same embedding (itself if unique)."""
