@@ -71,7 +71,12 @@ class Worker:
             stderr=self._log,
             text=True,
             cwd=tree,
+            env=env,
         )
+        where = Path(self.ask({"op": "where"})["textig"]).resolve()
+        if not where.is_relative_to(Path(tree).resolve()):
+            self.close()
+            raise RuntimeError(f"{name} worker imported textig from {where}, not from {tree}")
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send one request and wait for its answer (a worker error is raised here)."""
@@ -95,16 +100,25 @@ class Worker:
         self._log.close()
 
 
+def _where() -> dict[str, str]:
+    """Where this worker's textig comes from (the parent checks it is the tree it asked for)."""
+    import textig
+
+    return {"textig": str(Path(textig.__file__).parent)}
+
+
 def serve(handle: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
     """Worker loop: one JSON request per stdin line, one JSON answer per stdout line.
 
-    Everything else the library prints goes to stderr, so stdout carries only answers."""
+    Everything else the library prints goes to stderr, so stdout carries only answers. The
+    request {"op": "where"} is answered here: the directory textig was imported from."""
     answers: IO[str] = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     for line in sys.stdin:
         try:
-            answer = handle(json.loads(line))
+            request = json.loads(line)
+            answer = _where() if request.get("op") == "where" else handle(request)
         except Exception as error:  # reported to the parent, which stops the bench
             answer = {"error": f"{type(error).__name__}: {error}"}
         answers.write(json.dumps(answer) + "\n")

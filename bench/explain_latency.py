@@ -3,10 +3,12 @@
 Usage: python bench/explain_latency.py [--data DIR] [--n 10] [--embedders glove,sbert]
        [--against REV]
 Models are trained (or loaded from the cache) on the data's train split; the first caption is
-explained once untimed (warm-up), then n test captions are timed. Prints medians in ms and the
-largest word gap over all (caption, label) pairs. ``--against REV`` runs the same measurement on
-revision REV (a temporary git worktree) in a second process, caption by caption in alternating
-order, and prints the before/after ratio of each figure.
+explained once untimed (warm-up), then n test captions are timed. Prints medians in ms, the
+largest word gap and the largest completeness error of the feature IG over all (caption, label)
+pairs ("ig" is exact IG where the model offers path jumps: the GloVe AnnexML model).
+``--against REV`` runs the same measurement on revision REV (a temporary git worktree) in a
+second process, caption by caption in alternating order, and prints the before/after ratio of
+each figure and the largest difference between the two sides' feature attributions.
 """
 
 from __future__ import annotations
@@ -43,10 +45,17 @@ class Session:
         )
 
     def measure(self, index: int) -> dict[str, Any]:
-        """Timings (s) of one caption's explanation and its largest word gap."""
+        """Timings (s) of one caption's explanation, its largest word gap and completeness
+        error, and each label's top feature attributions (to compare two revisions)."""
         explanation = self.explainer.explain(self.captions[index])
-        gaps = [label.word_gap for label in explanation.labels if label.word_gap is not None]
-        return {"timings": explanation.timings, "gap": max(gaps, default=0.0)}
+        labels = explanation.labels
+        gaps = [label.word_gap for label in labels if label.word_gap is not None]
+        return {
+            "timings": explanation.timings,
+            "gap": max(gaps, default=0.0),
+            "completeness": max(label.completeness_error for label in labels),
+            "features": {label.label: [list(f) for f in label.features] for label in labels},
+        }
 
 
 def _worker(args: argparse.Namespace) -> None:
@@ -68,15 +77,35 @@ def _summary(results: list[dict[str, Any]]) -> dict[str, float]:
         p: 1000 * float(np.median([r["timings"].get(p, np.nan) for r in timed])) for p in PARTS
     }
     summary["gap"] = max(r["gap"] for r in timed)
+    summary["completeness"] = max(r["completeness"] for r in timed)
     return summary
 
 
+def _difference(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> float:
+    """Largest |after - before| of a label's top feature attributions, relative to the
+    label's largest; inf where the two sides explain other labels or rank other features."""
+    worst = 0.0
+    for old, new in zip(before, after, strict=True):
+        if old["features"].keys() != new["features"].keys():
+            return float("inf")
+        for label, features in old["features"].items():
+            a = np.array(features, dtype=float).reshape(-1, 2)
+            b = np.array(new["features"][label], dtype=float).reshape(-1, 2)
+            if a.shape != b.shape or np.any(a[:, 0] != b[:, 0]):
+                return float("inf")
+            if a.size:
+                scale = float(np.max(np.abs(a[:, 1])))
+                worst = max(worst, float(np.max(np.abs(a[:, 1] - b[:, 1]))) / scale)
+    return worst
+
+
 def _header(first: str) -> str:
-    return f"{first:18}" + "".join(f"{p:>10}" for p in PARTS) + "     max gap"
+    return f"{first:18}" + "".join(f"{p:>10}" for p in PARTS) + "     max gap  max compl."
 
 
 def _row(label: str, values: dict[str, float]) -> str:
-    return f"{label:18}" + "".join(f"{values[p]:10.1f}" for p in PARTS) + f"{values['gap']:12.3%}"
+    times = "".join(f"{values[p]:10.1f}" for p in PARTS)
+    return f"{label:18}{times}{values['gap']:12.3%}{values['completeness']:12.1e}"
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -93,7 +122,7 @@ def _compare(args: argparse.Namespace) -> None:
                 if number == 0:
                     print(
                         f"{opened[0]['name']}: {opened[0]['captions'] - 1} test captions, top-5 "
-                        "labels, median ms; max word gap over all pairs"
+                        "labels, median ms; max word gap and completeness error over all pairs"
                     )
                     print(f"before = {describe(args.against)}; after = this tree ({REPO})")
                     print(_header("embedder/code"))
@@ -108,6 +137,9 @@ def _compare(args: argparse.Namespace) -> None:
                 print(_row(f"{spec} after", after))
                 ratios = "".join(f"{before[p] / after[p]:9.2f}x" for p in PARTS)
                 print(f"{spec + ' speed-up':18}" + ratios)
+                change = _difference(results[0][1:], results[1][1:])
+                note = "max |after - before| / max |before|"
+                print(f"{spec + ' attributions':18}  {note} {change:.1e}")
         finally:
             for side in sides:
                 side.close()
@@ -119,7 +151,7 @@ def _alone(args: argparse.Namespace) -> None:
         if number == 0:
             print(
                 f"{session.name}: {len(session.captions) - 1} test captions, top-5 labels, "
-                "median ms; max word gap over all pairs"
+                "median ms; max word gap and completeness error over all pairs"
             )
             print(_header("embedder"))
         results = [session.measure(i) for i in range(len(session.captions))]

@@ -1,21 +1,23 @@
 """SBERT embedder (all-MiniLM-L6-v2 by default), offline on CPU, with differentiable access.
 
-``encode`` is ``SentenceTransformer.encode(..., normalize_embeddings=True)`` itself. For the
-back-projection the model is re-run from word-piece input embeddings (``inputs_embeds``), so
-gradients of the sentence embedding reach every token (see ``embeddings.sbert_words``).
+``encode`` computes what ``SentenceTransformer.encode(..., normalize_embeddings=True)`` does
+(equal within 1e-5; tests/test_embeddings_sbert.py checks it against sentence-transformers), with
+our plain-torch encoder (``embeddings.sbert_model``): importing sentence-transformers cost
+seconds of every command. For the back-projection the model is re-run from word-piece input
+embeddings, so gradients of the sentence embedding reach every token (``embeddings.sbert_words``).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from tokenizers import Encoding
 
 from embeddings.assets import (
     MINILM_MODEL_SHA256,
@@ -25,6 +27,12 @@ from embeddings.assets import (
 )
 from embeddings.base import Embedder, Token, WordScore, describe_caption
 from embeddings.errors import TextigError
+from embeddings.sbert_model import (
+    TOKENIZER_FILE,
+    WEIGHTS_FILE,
+    SentenceModel,
+    load_sentence_model,
+)
 from embeddings.sbert_words import (
     DEFAULT_QUADRATURE,
     Quadrature,
@@ -33,7 +41,7 @@ from embeddings.sbert_words import (
 )
 from embeddings.stopwords import english_stopwords
 
-WEIGHTS_FILE = "model.safetensors"  # never pickled weights (pytorch_model.bin)
+ENCODER_VERSION = 1  # bump when our encoder's arithmetic changes what encode returns
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ def _identity_for(model_dir: Path, pinned: bool) -> str:
     """Identity string with the weight (and tokenizer) hashes; pinned files are checked."""
     if pinned:
         model_sha = check_pinned(model_dir / "model.safetensors", MINILM_MODEL_SHA256)
-        tok_sha = check_pinned(model_dir / "tokenizer.json", MINILM_TOKENIZER_SHA256)
+        tok_sha = check_pinned(model_dir / TOKENIZER_FILE, MINILM_TOKENIZER_SHA256)
         return f"sbert:all-MiniLM-L6-v2@{model_sha}+tokenizer@{tok_sha[:16]}"
     if not model_dir.is_dir():
         raise TextigError(f"sentence-transformers model folder not found: {model_dir}")
@@ -88,17 +96,30 @@ def _identity_for(model_dir: Path, pinned: bool) -> str:
             f"{model_dir} has no {WEIGHTS_FILE}; textig loads no pickled weights "
             "(pytorch_model.bin): convert them to safetensors first"
         )
-    identity = f"sbert:{model_dir.name}@{file_sha256(weights)}"
-    tokenizer = model_dir / "tokenizer.json"
-    if tokenizer.is_file():
-        identity += f"+tokenizer@{file_sha256(tokenizer)[:16]}"
-    return identity
+    tokenizer = model_dir / TOKENIZER_FILE
+    if not tokenizer.is_file():
+        raise TextigError(f"{model_dir} has no {TOKENIZER_FILE} (the fast tokenizer textig runs)")
+    return f"sbert:{model_dir.name}@{file_sha256(weights)}+tokenizer@{file_sha256(tokenizer)[:16]}"
+
+
+def _unseen_words(pieces: Encoding, seen: int) -> list[tuple[int, int]]:
+    """Spans of the words none of whose pieces fit in the model's window (the first ``seen``
+    of the caption's whole ``pieces`` did): the model never sees them."""
+    if len(pieces.ids) <= seen:
+        return []
+    cut = pieces.offsets[seen][0]  # first character past the window
+    spans: dict[int, tuple[int, int]] = {}
+    for word, (start, end) in zip(pieces.word_ids, pieces.offsets, strict=True):
+        if word is not None:
+            first, _ = spans.get(word, (start, end))
+            spans[word] = (first, end)
+    return [(start, end) for start, end in spans.values() if start >= cut]
 
 
 class SbertEmbedder(Embedder):
     """Normalised sentence-transformers embeddings; ``model_path`` None: pinned MiniLM-L6-v2.
 
-    Captions are batched (``batch_size``; sentence-transformers sorts them by length).
+    Captions are batched (``batch_size``), longest first, so a batch pads little.
     """
 
     name = "sbert"
@@ -121,36 +142,29 @@ class SbertEmbedder(Embedder):
     def identity(self) -> str:
         return self._identity
 
-    @functools.cached_property
-    def model(self) -> Any:
-        """The SentenceTransformer, loaded on first use (offline, CPU, eval mode)."""
-        from sentence_transformers import SentenceTransformer
+    @property
+    def cache_key(self) -> str:
+        """The identity plus the tokenizer library's version and our encoder's: features
+        depend on both, and neither is in the model's files."""
+        tokenizers = importlib.metadata.version("tokenizers")
+        return f"{self._identity}+tokenizers-{tokenizers}+encoder-{ENCODER_VERSION}"
 
-        try:
-            model = SentenceTransformer(str(self._model_dir), device="cpu", local_files_only=True)
-        except (OSError, ValueError) as error:
-            message = f"cannot load sentence-transformers model {self._model_dir}: {error}"
-            raise TextigError(message) from error
-        if not hasattr(model[0], "auto_model"):
-            raise TextigError(f"{self._model_dir}: first module is not a Transformer")
-        for parameter in model.parameters():  # gradients are only ever taken w.r.t. inputs
-            parameter.requires_grad_(False)
-        return model.eval()
+    @functools.cached_property
+    def model(self) -> SentenceModel:
+        """Tokenizer, encoder and pooling of the model folder, loaded on first use."""
+        return load_sentence_model(self._model_dir)
 
     @property
     def dim(self) -> int:
-        model = self.model
-        # sentence-transformers >= 6 renamed the method; older releases only have the old name
-        getter = getattr(model, "get_embedding_dimension", None)
-        return int(getter() if getter else model.get_sentence_embedding_dimension())
+        return self.model.dim
 
     @property
     def max_length(self) -> int:
         """Word pieces the model reads (special tokens included); the rest is truncated."""
-        return int(self.model.max_seq_length)
+        return self.model.max_length
 
-    def _warn_truncated(self, texts: list[str]) -> None:
-        lengths = [len(ids) for ids in self.model.tokenizer(texts)["input_ids"]]
+    def _warn_truncated(self, texts: list[str], pieces: list[Encoding]) -> None:
+        lengths = [self.model.length(p) for p in pieces]
         long = [(i, n) for i, n in enumerate(lengths) if n > self.max_length]
         if long:
             i, n = long[0]
@@ -163,65 +177,50 @@ class SbertEmbedder(Embedder):
             )
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
-        self._warn_truncated(texts)
-        return self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
+        from tqdm.auto import tqdm  # only long encodings show it
+
+        model = self.model
+        pieces = model.pieces(texts)
+        self._warn_truncated(texts, pieces)
+        order = sorted(range(len(texts)), key=lambda i: -len(pieces[i].ids))
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        out = np.empty((len(texts), model.dim), dtype=np.float32)
+        for batch in tqdm(batches, desc="sbert", unit="batch", disable=not progress):
+            ids, mask = model.batch([model.window(pieces[i]) for i in batch])
+            with torch.inference_mode():
+                out[batch] = model.embed(model.encoder.word_embeddings(ids), mask).numpy()
+        return out
 
     def token_inputs(self, text: str) -> TokenInputs:
         """Word pieces of one caption with their input embeddings, mask and spans."""
-        self._warn_truncated([text])
-        encoded = self.model.tokenizer(
-            text,
-            truncation=True,
-            max_length=self.max_length,
-            return_offsets_mapping=True,
-            return_special_tokens_mask=True,
-            return_tensors="pt",
-        )
+        pieces = self.model.pieces([text])[0]
+        self._warn_truncated([text], [pieces])
+        window = self.model.window(pieces)
+        input_ids = torch.tensor([window.ids])
         with torch.no_grad():
-            embeds = self.embedding_layer(encoded["input_ids"])[0].detach().clone()
-        offsets = [(int(s), int(e)) for s, e in encoded["offset_mapping"][0].tolist()]
-        special = encoded["special_tokens_mask"][0].bool()
-        word_ids = encoded.word_ids(0)
+            embeds = self.embedding_layer(input_ids)[0].detach().clone()
+        offsets = [(int(s), int(e)) for s, e in window.offsets]
+        special = torch.tensor(window.special_tokens_mask, dtype=torch.bool)
+        word_ids = list(window.word_ids)
         return TokenInputs(
-            input_ids=encoded["input_ids"],
-            attention_mask=encoded["attention_mask"],
+            input_ids=input_ids,
+            attention_mask=torch.tensor([window.attention_mask]),
             inputs_embeds=embeds,
             special=special,
             offsets=offsets,
             word_ids=word_ids,
             content=_content_pieces(text, offsets, word_ids, special),
-            unseen=self._unseen_words(text, int((~special).sum())),
+            unseen=_unseen_words(pieces, int((~special).sum())),
         )
-
-    def _unseen_words(self, text: str, seen: int) -> list[tuple[int, int]]:
-        """Spans of the words none of whose pieces fit in the model's window (the first
-        ``seen`` pieces did): the model never sees them."""
-        full = self.model.tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)
-        if len(full["input_ids"]) <= seen:
-            return []
-        offsets = full["offset_mapping"]
-        cut = offsets[seen][0]  # first character past the window
-        spans: dict[int, tuple[int, int]] = {}
-        for word, (start, end) in zip(full.word_ids(), offsets, strict=True):
-            if word is not None:
-                first, _ = spans.get(word, (start, end))
-                spans[word] = (first, end)
-        return [(start, end) for start, end in spans.values() if start >= cut]
 
     @property
     def embedding_layer(self) -> torch.nn.Module:
         """The transformer's word-piece embedding table."""
-        return self.model[0].auto_model.get_input_embeddings()
+        return self.model.encoder.word_embeddings
 
     def mask_embedding(self) -> torch.Tensor:
         """Input embedding of the [MASK] token, (h,)."""
-        mask_id = self.model.tokenizer.mask_token_id
+        mask_id = self.model.mask_id
         if mask_id is None:
             raise TextigError(f"{self._model_dir}: the tokenizer has no mask token")
         with torch.no_grad():
@@ -241,20 +240,9 @@ class SbertEmbedder(Embedder):
     def sentence_embedding_from_inputs_embeds(
         self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor
     ) -> torch.Tensor:
-        """Differentiable sentence embeddings (B, dim) from input embeddings (B, T, h).
-
-        Same pipeline as ``encode``: transformer, the model's own pooling/normalise modules,
-        then the L2 normalisation ``normalize_embeddings=True`` adds.
-        """
-        hidden = (
-            self.model[0]
-            .auto_model(inputs_embeds=inputs_embeds, attention_mask=attention_mask)
-            .last_hidden_state
-        )
-        features = {"token_embeddings": hidden, "attention_mask": attention_mask}
-        for module in list(self.model)[1:]:
-            features = module(features)
-        return F.normalize(features["sentence_embedding"], p=2, dim=-1)
+        """Differentiable sentence embeddings (B, dim) from input embeddings (B, T, h): the
+        pipeline of ``encode`` (encoder, mean pooling, L2 normalisation)."""
+        return self.model.embed(inputs_embeds, attention_mask)
 
     def tokens(self, text: str) -> list[Token]:
         """Word pieces read by the model (specials excluded), with original-text spans."""

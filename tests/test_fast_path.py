@@ -127,3 +127,32 @@ def test_axis_scores_when_every_nudge_leaves_the_home_cluster() -> None:
     np.testing.assert_array_equal(plus, ref_plus)
     np.testing.assert_array_equal(minus, ref_minus)
     assert not np.any(plus[0, :, :4]) and not np.any(minus[0, :, :4])  # no nudge stays home
+
+
+def test_few_rows_scored_again_give_the_same_votes_and_neighbours() -> None:
+    """Rows seen recently reuse their keys: the votes and neighbours stay the naive ones,
+    one row at a time or together, in any order, after other rows pushed them out."""
+    rng = np.random.default_rng(21)
+    model = random_model(rng, duplicates=2, n_clusters=3)
+    scorer = BruteForceScorer(model)
+    rows = rng.normal(size=(60, 6))
+    for r in [0, 1, 0, 2, 1, *range(60), 0, 1]:
+        np.testing.assert_array_equal(scorer(rows[[r]]), naive_votes(model, rows[[r]]))
+    np.testing.assert_array_equal(scorer(rows[[1, 0]]), naive_votes(model, rows[[1, 0]]))
+    fresh = BruteForceScorer(model).neighbours(rows[:2])
+    for (c0, m0), (c1, m1) in zip(scorer.neighbours(rows[:2]), fresh, strict=True):
+        np.testing.assert_array_equal(c0, c1)
+        np.testing.assert_array_equal(m0, m1)
+
+
+def test_one_blas_thread_restores_the_thread_count() -> None:
+    from threadpoolctl import threadpool_info
+
+    from textig.annexml.parallel import one_blas_thread
+
+    before = [(i["filepath"], i["num_threads"]) for i in threadpool_info()]
+    with one_blas_thread():
+        with one_blas_thread():
+            assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+    assert [(i["filepath"], i["num_threads"]) for i in threadpool_info()] == before

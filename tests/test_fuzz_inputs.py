@@ -22,6 +22,7 @@ from test_annexml import SMALL, blobs
 
 from textig.annexml import AnnexML
 from textig.annexml.fast_path import BruteForceScorer
+from textig.annexml.feature_files import load_features
 from textig.annexml.formats import read_predictions, read_svmlight
 from textig.data import load_dataset
 from textig.data.official import read_description
@@ -72,13 +73,14 @@ def mutated_models(draw) -> dict[str, np.ndarray]:
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(["header", "param", "replace", "perturb", "drop", "add"]))
         name = draw(st.sampled_from(MEMBERS))
+        present = name in arrays and name != "header"  # an earlier mutation may have dropped it
         if kind == "header":
             header[draw(st.sampled_from(sorted(HEADER)))] = draw(json_values)
-        elif kind == "param":
+        elif kind == "param" and isinstance(header.get("params"), dict):
             header["params"][draw(st.sampled_from(sorted(HEADER["params"])))] = draw(json_values)
-        elif kind == "replace" and name != "header":
+        elif kind == "replace" and present:
             arrays[name] = draw(small_arrays)
-        elif kind == "perturb" and name != "header" and arrays[name].size:
+        elif kind == "perturb" and present and arrays[name].size:
             values = arrays[name].copy()
             flat = values.reshape(-1)
             index = draw(st.integers(0, flat.size - 1))
@@ -151,6 +153,50 @@ def test_corrupted_model_bytes(data) -> None:
     path = _WORK / "bytes.npz"
     path.write_bytes(bytes(raw[:cut]))
     _load_and_score(path)
+
+
+def _embed_dataset() -> tuple[Path, dict[str, np.ndarray]]:
+    """A two-caption data folder and the members of a valid `textig embed` npz of it."""
+    data = _WORK / "embed-data"
+    data.mkdir()
+    (data / "dictionary.txt").write_text("tree\nsky\n")
+    records = [{"id": i, "caption": i, "labels": [], "label_ids": []} for i in ("a", "b")]
+    (data / "train.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    (data / "test.jsonl").write_text("")
+    arrays = {
+        "identity": np.array("glove@1"),
+        "checksum": np.array(load_dataset(data).checksum()),
+        "X_train": np.ones((2, 4), dtype=np.float32),
+        "ids_train": np.array(["a", "b"]),
+        "valid_train": np.array([True, False]),
+    }
+    return data, arrays
+
+
+EMBED_DATA, EMBED_ARRAYS = _embed_dataset()
+
+
+@FUZZ
+@given(st.data())
+def test_embed_feature_files(data) -> None:
+    """A `textig embed` npz with members replaced, perturbed, dropped or added."""
+    arrays = dict(EMBED_ARRAYS)
+    for _ in range(data.draw(st.integers(1, 3))):
+        name = data.draw(st.sampled_from([*sorted(EMBED_ARRAYS), "X_test", "evil"]))
+        kind = data.draw(st.sampled_from(["replace", "perturb", "drop"]))
+        if kind == "replace":
+            arrays[name] = data.draw(small_arrays | json_values.map(lambda v: np.array(str(v))))
+        elif kind == "perturb" and name in arrays and arrays[name].dtype.kind == "f":
+            values = arrays[name].copy()
+            values.reshape(-1)[0] = data.draw(st.floats(allow_nan=True, width=32))
+            arrays[name] = values
+        elif kind == "drop":
+            arrays.pop(name, None)
+    path = _WORK / "features.npz"
+    np.savez_compressed(path, **arrays)
+    with contextlib.suppress(TextigError):
+        found = load_features(path, "train", load_dataset(EMBED_DATA))
+        assert np.isfinite(found.X).all() and found.X.shape[0] == found.Y.shape[0]
 
 
 record_values = st.fixed_dictionaries(

@@ -293,14 +293,16 @@ def test_data_stats_on_a_deeply_nested_line_is_one_line(tmp_path: Path) -> None:
 # ---- captions ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("embedder", ["glove", "sbert"])
 def test_invalid_utf8_in_the_caption_argument_is_refused_before_any_model_loads(
-    tmp_path: Path,
+    tmp_path: Path, embedder: str
 ) -> None:
     out = tmp_path / "reports"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("TEXTIG_DEBUG", None)
+    argv = ["explain", b"a tree \xff beach", "--embedder", embedder, "--out", str(out)]
     result = subprocess.run(
-        [sys.executable, "-m", "textig", "explain", b"a tree \xff beach", "--out", str(out)],
+        [sys.executable, "-m", "textig", *argv],
         cwd=tmp_path,
         env=env,
         capture_output=True,

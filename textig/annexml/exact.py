@@ -33,8 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from textig.annexml.fast_path import BruteForceScorer, PreparedCluster, PreparedLearner
+from textig.annexml.parallel import one_blas_thread
 from textig.attribution.exact import PathJump, jump_share
 from textig.attribution.lines import (
+    Swap,
     endpoint_fixups,
     exact_top,
     right_limit_top,
@@ -73,6 +75,7 @@ class _LearnerPath:
     """The exact jumps of one learner along the path."""
 
     def __init__(self, scorer: BruteForceScorer, index: int, ends: np.ndarray) -> None:
+        self.scorer = scorer
         self.learner: PreparedLearner = scorer.learners[index]
         self.index, self.ends, self.k = index, ends, scorer.num_nn
         self.delta = ends[1] - ends[0]
@@ -84,7 +87,7 @@ class _LearnerPath:
         previous: tuple[int, np.ndarray] | None = None
         for seg in _segments(scores[0], scores[1]):
             cluster = self.learner.clusters[seg.cluster]
-            a, c = cluster.keys(self.ends)
+            a, c = self.scorer.keys(cluster, self.ends)
             k = min(self.k, cluster.size)
             if seg.exact_start:
                 inside = exact_top(a, k)
@@ -94,12 +97,26 @@ class _LearnerPath:
                 inside = right_limit_top(a, c, seg.start, k)
             if previous is not None:
                 self._partition(seg, previous, np.flatnonzero(inside))
-            for s in sweep_pruned(a, c, inside, seg.start, seg.end, k):
-                self._swap(seg.cluster, cluster, s.entering, s.leaving, s.alpha)
+            swaps = sweep_pruned(a, c, inside, seg.start, seg.end, k)
             if seg.exact_end and seg.end == 1.0:
-                for s in endpoint_fixups(inside, exact_top(c, k), c):
-                    self._swap(seg.cluster, cluster, s.entering, s.leaving, s.alpha)
+                swaps += endpoint_fixups(inside, exact_top(c, k), c)
+            self._swaps(seg.cluster, cluster, swaps)
             previous = (seg.cluster, np.flatnonzero(inside))
+
+    def _swaps(self, c: int, cluster: PreparedCluster, swaps: list[Swap]) -> None:
+        """Record one cluster's swaps; their normals W(e_j - e_k) in one product."""
+        if not swaps:
+            return
+        entering = np.array([s.entering for s in swaps])
+        leaving = np.array([s.leaving for s in swaps])
+        normals = (cluster.E[entering] - cluster.E[leaving]) @ cluster.W.T
+        for s, j, k, normal in zip(swaps, entering, leaving, normals, strict=True):
+            delta = dict.fromkeys(cluster.label_ids(j).tolist(), 1)
+            for label in cluster.label_ids(k).tolist():
+                delta[label] = delta.get(label, 0) - 1
+            delta = {label: v for label, v in delta.items() if v}
+            ids = (int(cluster.ids[j]),), (int(cluster.ids[k]),)
+            self._record(s.alpha, "swap", (c, c), *ids, delta, normal)
 
     def _record(self, alpha, kind, clusters, entering, leaving, delta, normal) -> None:
         detail = {
@@ -110,15 +127,6 @@ class _LearnerPath:
             "leaving": leaving,
         }
         self.jumps.append(PathJump(alpha, delta, normal, detail))
-
-    def _swap(self, c: int, cluster: PreparedCluster, j: int, k: int, alpha: float) -> None:
-        delta = dict.fromkeys(cluster.label_ids(j).tolist(), 1)
-        for label in cluster.label_ids(k).tolist():
-            delta[label] = delta.get(label, 0) - 1
-        delta = {label: v for label, v in delta.items() if v}
-        normal = cluster.W @ (cluster.embedding(j) - cluster.embedding(k))
-        ids = (int(cluster.ids[j]),), (int(cluster.ids[k]),)
-        self._record(alpha, "swap", (c, c), *ids, delta, normal)
 
     def _partition(self, seg: _Segment, previous: tuple[int, np.ndarray], members) -> None:
         old_index, old_members = previous
@@ -167,8 +175,9 @@ def path_jumps(scorer: BruteForceScorer, x, baseline) -> list[PathJump]:
     start, end = _check_inputs(scorer, x, baseline)
     ends = np.stack([start, end])
     paths = [_LearnerPath(scorer, i, ends) for i in range(len(scorer.learners))]
-    for path in paths:
-        path.run()
+    with one_blas_thread():  # one path's products are small: threads only stall
+        for path in paths:
+            path.run()
     return sorted((j for p in paths for j in p.jumps), key=lambda j: (j.alpha, j.detail["learner"]))
 
 

@@ -21,18 +21,23 @@ agree to within floating-point rounding (~1e-15 relative), where no order is mea
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
-from textig.annexml.parallel import parallel_map
+from textig.annexml.parallel import one_blas_thread, parallel_map
 from textig.annexml.search import top_k
 from textig.errors import TextigError
 
 _BLOCK = 1 << 22  # elements of a key matrix computed at once, to bound memory
+_FEW_ROWS = 4  # requests of up to this many rows go through the recent-rows key cache
+_RECENT_KEYS = 96  # (row, cluster) key vectors kept: two rows of every cluster, and more
 _SIGNS = np.array([1.0, -1.0])
 
 
@@ -116,6 +121,43 @@ def selection(members: np.ndarray, size: int) -> sp.csr_matrix:
     return sp.csr_matrix((data, members.ravel(), indptr), shape=(n, size))
 
 
+def _blas_for(X: np.ndarray) -> contextlib.AbstractContextManager:
+    """One BLAS thread for a few rows (their products are too small to share), else as set."""
+    return one_blas_thread() if len(X) <= _FEW_ROWS else contextlib.nullcontext()
+
+
+class _RecentKeys:
+    """Ranking keys of the last rows seen, per cluster, computed once.
+
+    Explaining one caption asks for the keys of the same two rows (the caption and its
+    baseline, often the same baseline for every caption) several times: their scores, the
+    path's ends, the neighbours. Keys are a pure function of (cluster, row), so reusing them
+    changes no result. Thread-safe; bounded to ``_RECENT_KEYS`` vectors, least recent dropped.
+    """
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple[int, bytes], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def keys(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
+        """``cluster.keys(X)``, from the cache for rows seen recently."""
+        if len(X) > _FEW_ROWS:
+            return cluster.keys(X)
+        names = [(id(cluster), row.tobytes()) for row in X]
+        with self._lock:
+            found = [self._kept.get(name) for name in names]
+        missing = [i for i, row in enumerate(found) if row is None]
+        if missing:
+            fresh = cluster.keys(X[missing])
+            with self._lock:
+                for i, row in zip(missing, fresh, strict=True):
+                    found[i] = self._kept[names[i]] = row
+                    self._kept.move_to_end(names[i])
+                while len(self._kept) > _RECENT_KEYS:
+                    self._kept.popitem(last=False)
+        return np.stack(found)
+
+
 def _prepare_cluster(cluster, Y: sp.csr_matrix) -> PreparedCluster:
     E = np.asarray(cluster.E, dtype=np.float64)
     W = np.asarray(cluster.W, dtype=np.float64)
@@ -188,6 +230,12 @@ class BruteForceScorer:
         self.n_labels = Y.shape[1]
         self.learners = tuple(_prepare_learner(learner, Y) for learner in model.learners_)
         self.dim = self.learners[0].centers.shape[1]
+        self._recent = _RecentKeys()
+
+    def keys(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
+        """``cluster.keys(X)`` of one of this scorer's clusters; a few rows at a time are
+        remembered (an explanation asks for the same caption's keys several times)."""
+        return self._recent.keys(cluster, X)
 
     @classmethod
     def for_model(cls, model) -> BruteForceScorer:
@@ -218,20 +266,21 @@ class BruteForceScorer:
         """
         X = self.validate(X, "X")
         result = []
-        for learner in self.learners:
-            assigned = learner.assign(X)
-            members = np.full((len(X), self.num_nn), -1, dtype=np.int64)
-            for c in np.unique(assigned):
-                rows = np.flatnonzero(assigned == c)
-                top = self._top_in_cluster(learner.clusters[c], X[rows])
-                members[rows, : top.shape[1]] = top
-            result.append((assigned, members))
+        with _blas_for(X):
+            for learner in self.learners:
+                assigned = learner.assign(X)
+                members = np.full((len(X), self.num_nn), -1, dtype=np.int64)
+                for c in np.unique(assigned):
+                    rows = np.flatnonzero(assigned == c)
+                    top = self._top_in_cluster(learner.clusters[c], X[rows])
+                    members[rows, : top.shape[1]] = top
+                result.append((assigned, members))
         return result
 
     def _top_in_cluster(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
         block = max(1, _BLOCK // max(cluster.size, 1))
         parts = [
-            top_members(cluster.keys(X[s : s + block]), self.num_nn)
+            top_members(self.keys(cluster, X[s : s + block]), self.num_nn)
             for s in range(0, len(X), block)
         ]
         return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.int64)
@@ -240,13 +289,14 @@ class BruteForceScorer:
         """Brute-force votes (n, L) float64 of each row of X."""
         X = self.validate(X, "X")
         scores = np.zeros((len(X), self.n_labels))
-        for learner in self.learners:
-            assigned = learner.assign(X)
-            for c in np.unique(assigned):
-                rows = np.flatnonzero(assigned == c)
-                cluster = learner.clusters[c]
-                top = self._top_in_cluster(cluster, X[rows])
-                scores[rows] += (selection(top, cluster.size) @ cluster.labels).toarray()
+        with _blas_for(X):
+            for learner in self.learners:
+                assigned = learner.assign(X)
+                for c in np.unique(assigned):
+                    rows = np.flatnonzero(assigned == c)
+                    cluster = learner.clusters[c]
+                    top = self._top_in_cluster(cluster, X[rows])
+                    scores[rows] += (selection(top, cluster.size) @ cluster.labels).toarray()
         return scores
 
     def axis_scores(

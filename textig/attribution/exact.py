@@ -40,17 +40,25 @@ class PathJump:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
-def jump_share(delta: np.ndarray, normal: np.ndarray) -> np.ndarray:
-    """(x - x')⊙n / ((x - x')·n): how one jump splits over the features; sums to 1.
+def jump_shares(delta: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """(x - x')⊙n / ((x - x')·n) for each row n of ``normals``: how each jump splits over the
+    features; each row sums to 1.
 
     A normal orthogonal to the path (only possible from rounding, since the path crosses the
     boundary) spreads the jump along the path direction, (x_i - x'_i)² / ‖x - x'‖².
     """
-    weighted = delta * normal
-    total = weighted.sum()
-    if total == 0.0 or not np.isfinite(1.0 / total):
-        return delta * delta / float(delta @ delta)
-    return weighted / total
+    weighted = delta[None, :] * normals
+    total = weighted.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = weighted / total[:, None]
+        flat = (total == 0.0) | ~np.isfinite(1.0 / total)
+    shares[flat] = delta * delta / float(delta @ delta)
+    return shares
+
+
+def jump_share(delta: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """``jump_shares`` of one jump."""
+    return jump_shares(delta, normal[None, :])[0]
 
 
 def jump_attributions(jumps: list[PathJump], targets: np.ndarray, delta: np.ndarray) -> np.ndarray:
@@ -64,9 +72,9 @@ def jump_attributions(jumps: list[PathJump], targets: np.ndarray, delta: np.ndar
             if int(label) in column:
                 change[row, column[int(label)]] = value
     used = np.flatnonzero(change.any(axis=1))
-    shares = np.stack([jump_share(delta, jumps[i].normal) for i in used]) if len(used) else None
-    if shares is None:
+    if not len(used):
         return np.zeros((len(targets), len(delta)))
+    shares = jump_shares(delta, np.stack([jumps[i].normal for i in used]))
     return change[used].T @ shares
 
 

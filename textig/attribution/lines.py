@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_COARSE, _FINE = 8, 4  # path pieces per segment, each pruned to lines near its top set
+_COARSE, _FINE = 8, 64  # path steps of the coarse and the fine pruning grids
 _MAX_SWAPS_PER_LINE = 64  # guard against a non-terminating sweep (a bug, never data)
 
 
@@ -57,36 +57,69 @@ def right_limit_top(a: np.ndarray, c: np.ndarray, alpha: float, k: int) -> np.nd
     return _top_by(a + alpha * (c - a), k, c - a)
 
 
+def _overtaking(a: np.ndarray, c: np.ndarray, rows: np.ndarray, cols: np.ndarray):
+    """(start, end) (len(rows), len(cols)): line rows[r] ranks above line cols[q] just after
+    alpha exactly when start[r, q] <= alpha < end[r, q] (ties: the lower position ranks above).
+    """
+    d0 = a[rows, None] - a[None, cols]
+    d1 = c[rows, None] - c[None, cols]
+    rise = d1 - d0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = d0 / -rise
+    ahead = (rise == 0) & ((d0 > 0) | ((d0 == 0) & (rows[:, None] < cols[None, :])))
+    start = np.where(rise > 0, cross, np.where((rise < 0) | ahead, -np.inf, np.inf))
+    end = np.where(rise < 0, cross, np.inf)
+    return start, end
+
+
+class _Pairs:
+    """``_overtaking`` of (outsider, insider) pairs: from one table of every pair when the lines
+    are few, else computed for the pairs asked."""
+
+    _TABLE = 1024  # lines up to which the table of every pair (8 MB each) is kept
+
+    def __init__(self, a: np.ndarray, c: np.ndarray) -> None:
+        self.a, self.c = a, c
+        self.table = None
+        if len(a) <= self._TABLE:
+            every = np.arange(len(a))
+            self.table = _overtaking(a, c, every, every)
+
+    def cells(self, out: np.ndarray, ins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.table is None:
+            return _overtaking(self.a, self.c, out, ins)
+        at = np.ix_(out, ins)
+        return self.table[0][at], self.table[1][at]
+
+
 def sweep(a: np.ndarray, c: np.ndarray, inside: np.ndarray, lo: float, hi: float) -> list[Swap]:
     """Swaps keeping ``inside`` the top set of the lines (1-alpha)a + alpha·c, alpha in [lo, hi).
 
-    Each step finds the earliest alpha at which some outside line j ranks above some inside line
-    k (just after alpha) and swaps them; ``inside`` is updated in place.
+    Each step finds the earliest alpha (not before the last swap) at which some outside line j
+    ranks above some inside line k just after alpha, and swaps them; a pair already in the
+    wrong order (only rounding can cause it) is swapped at once. Exactly, no line enters or
+    leaves twice at one alpha; where rounding of nearly concurrent crossings says otherwise,
+    that is ignored, so the sweep ends. ``inside`` is updated in place.
     """
     swaps: list[Swap] = []
     position = np.arange(len(a))
     slope = c - a
+    pairs = _Pairs(a, c)
     now = lo
+    moved = np.zeros(len(a), dtype=bool)  # lines that entered or left at alpha = now
     for _ in range(_MAX_SWAPS_PER_LINE * len(a) + 16):
         out, ins = np.flatnonzero(~inside), np.flatnonzero(inside)
         if len(out) == 0 or len(ins) == 0:
             return swaps
-        d0 = a[out, None] - a[None, ins]
-        d1 = c[out, None] - c[None, ins]
-        rise = d1 - d0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cross = d0 / -rise
-        when = np.full(d0.shape, np.inf)
-        rising = rise > 0
-        when[rising] = np.maximum(cross[rising], now)
-        ahead_now = ((rise < 0) & (now < cross)) | (
-            (rise == 0) & ((d0 > 0) | ((d0 == 0) & (out[:, None] < ins[None, :])))
-        )
-        when[ahead_now] = now  # only rounding can leave a line above an insider: fix at once
-        when[when >= hi] = np.inf
+        start, end = pairs.cells(out, ins)
+        when = np.where(now < end, np.maximum(start, now), np.inf)
+        if moved.any():  # a line moves at most once per alpha: breaks rounding cycles
+            when[(when == now) & (moved[out, None] | moved[None, ins])] = np.inf
         first = when.min()
-        if not np.isfinite(first):
+        if first >= hi:
             return swaps
+        if first > now:
+            moved[:] = False
         hit = when == first
         rows = np.flatnonzero(hit.any(axis=1))
         j_row = rows[np.lexsort((position[out[rows]], -slope[out[rows]]))[0]]
@@ -94,6 +127,7 @@ def sweep(a: np.ndarray, c: np.ndarray, inside: np.ndarray, lo: float, hi: float
         k_col = cols[np.lexsort((-position[ins[cols]], slope[ins[cols]]))[0]]
         j, k = int(out[j_row]), int(ins[k_col])
         inside[j], inside[k] = True, False
+        moved[j] = moved[k] = True
         swaps.append(Swap(float(first), j, k))
         now = float(first)
     raise RuntimeError("line sweep did not terminate")  # pragma: no cover - a bug guard
@@ -110,59 +144,50 @@ def endpoint_fixups(inside: np.ndarray, target: np.ndarray, c: np.ndarray) -> li
     return [Swap(1.0, int(j), int(k)) for j, k in zip(entering, leaving, strict=True)]
 
 
-def _near_lines(
-    a: np.ndarray, c: np.ndarray, grid: np.ndarray, k: int, slack: float
-) -> list[np.ndarray]:
-    """For each step of ``grid``: the lines whose higher end reaches the k-th lower end."""
+def _near_lines(a: np.ndarray, c: np.ndarray, grid: np.ndarray, k: int, slack: float) -> np.ndarray:
+    """The lines whose higher end on some step of ``grid`` reaches that step's k-th lower end.
+
+    On a step, k lines stay above the k-th largest of the lower end values, so a line whose
+    higher end value is below it is not in the top set anywhere on the step.
+    """
     if len(a) <= k:
-        return [np.arange(len(a))] * (len(grid) - 1)
+        return np.arange(len(a))
     values = a[None, :] + grid[:, None] * (c - a)[None, :]
     high = np.maximum(values[:-1], values[1:])
     low = np.minimum(values[:-1], values[1:])
     low.partition(len(a) - k, axis=1)
     floor = low[:, len(a) - k]
-    near = high >= (floor - slack)[:, None]
-    return [np.flatnonzero(row) for row in near]
+    return np.flatnonzero((high >= (floor - slack)[:, None]).any(axis=0))
 
 
-def pieces(
-    a: np.ndarray, c: np.ndarray, lo: float, hi: float, k: int
-) -> list[tuple[float, float, np.ndarray]]:
-    """Split [lo, hi) into pieces, each with the lines that can be in its top set.
+def candidates(a: np.ndarray, c: np.ndarray, lo: float, hi: float, k: int) -> np.ndarray:
+    """Positions (ascending) of every line that can be in the top k somewhere on [lo, hi).
 
-    On a piece, k lines stay above the k-th largest of their lower end values, so a line
-    whose higher end value is below that never enters. Short pieces keep this bound tight,
-    so each sweep only handles the few lines near the top-k boundary. A coarse pass first
-    drops lines that enter no coarse piece; they cannot be among the k highest lower ends of
-    any finer piece either, so the fine pass sees only the survivors.
+    Short steps keep the bound of ``_near_lines`` tight, and each pass only sees the survivors
+    of the one before: [lo, hi) as one step, then a coarse grid, then a fine one (the k-th lower
+    end of a subset of the lines is still a valid floor).
     """
     if hi <= lo:
-        return []
+        return np.zeros(0, dtype=np.int64)
     slack = 1e-9 * (np.max(np.abs(a)) + np.max(np.abs(c)))
-    coarse = np.linspace(lo, hi, _COARSE + 1)
-    found = []
-    for g, near in enumerate(_near_lines(a, c, coarse, k, slack)):
-        fine = np.linspace(coarse[g], coarse[g + 1], _FINE + 1)
-        fine[-1] = coarse[g + 1]
-        for f, sub in enumerate(_near_lines(a[near], c[near], fine, k, slack)):
-            found.append((fine[f], fine[f + 1], near[sub]))
-    return found
+    near = np.arange(len(a))
+    for steps in (1, _COARSE, _FINE):
+        near = near[_near_lines(a[near], c[near], np.linspace(lo, hi, steps + 1), k, slack)]
+    return near
 
 
 def sweep_pruned(a: np.ndarray, c: np.ndarray, inside: np.ndarray, lo: float, hi: float, k: int):
-    """``sweep`` over [lo, hi) that only looks at the lines near the top set of each piece.
+    """``sweep`` over [lo, hi) of only the lines that can reach the top set (``candidates``).
 
     Equal to ``sweep`` on all lines, much faster when there are many (a cluster, a training set).
     """
-    swaps: list[Swap] = []
-    for start, end, near in pieces(a, c, lo, hi, k):
-        cand = np.union1d(near, np.flatnonzero(inside))
-        local = inside[cand]
-        swaps += [
-            Swap(s.alpha, int(cand[s.entering]), int(cand[s.leaving]))
-            for s in sweep(a[cand], c[cand], local, start, end)
-        ]
-        inside[cand] = local
+    cand = np.union1d(candidates(a, c, lo, hi, k), np.flatnonzero(inside))
+    local = inside[cand]
+    swaps = [
+        Swap(s.alpha, int(cand[s.entering]), int(cand[s.leaving]))
+        for s in sweep(a[cand], c[cand], local, lo, hi)
+    ]
+    inside[cand] = local
     return swaps
 
 
