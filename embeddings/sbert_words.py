@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from embeddings.sbert import SbertEmbedder, TokenInputs
 
 _MAX_BATCH = 64  # captions per forward pass of "occlusion"
-_TOKEN_BUDGET = 4096  # labels x path points x pieces per forward/backward pass: bounds memory
+_MAX_HEADS = 32  # labels per batched backward pass (bounds memory to ~heads x points x T x h)
+_TOKEN_BUDGET = 1024  # path points x pieces per forward/backward pass: bounds the memory
 _BASELINE_TOLERANCE = 1e-4
 
 
@@ -51,28 +52,19 @@ def _label_gradients(
 ) -> torch.Tensor:
     """∂(heads_l·s(points_b))/∂points_b for every label l and point b: (L, B, T, h).
 
-    The points are repeated once per label, so one forward and one plain backward pass (each
-    copy's output gradient is its label's head) serve every pair: cheaper than vmapped
-    backward passes over one forward pass (``is_grads_batched``). Labels are split into
-    passes of at most ``_TOKEN_BUDGET`` labels x points x pieces.
+    One forward pass; the label heads go through batched (vmapped) backward passes.
     """
-    per_pass = max(1, _TOKEN_BUDGET // points[..., 0].numel())
-    return torch.cat(
-        [
-            _gradient_pass(embedder, points, mask, heads[first : first + per_pass])
-            for first in range(0, len(heads), per_pass)
-        ]
-    )
-
-
-def _gradient_pass(
-    embedder: SbertEmbedder, points: torch.Tensor, mask: torch.Tensor, heads: torch.Tensor
-) -> torch.Tensor:
-    labels, batch = len(heads), len(points)
-    copies = points.detach().repeat(labels, 1, 1).requires_grad_(True)
-    sentence = embedder.sentence_embedding_from_inputs_embeds(copies, mask.expand(len(copies), -1))
-    (grads,) = torch.autograd.grad(sentence, copies, grad_outputs=heads.repeat_interleave(batch, 0))
-    return grads.view(labels, batch, *points.shape[1:])
+    points = points.detach().requires_grad_(True)
+    sentence = embedder.sentence_embedding_from_inputs_embeds(points, mask.expand(len(points), -1))
+    chunks = []
+    for first in range(0, len(heads), _MAX_HEADS):
+        chunk = heads[first : first + _MAX_HEADS]
+        outputs = chunk[:, None, :].expand(-1, len(points), -1)
+        (grads,) = torch.autograd.grad(
+            sentence, points, grad_outputs=outputs, is_grads_batched=True, retain_graph=True
+        )
+        chunks.append(grads)
+    return torch.cat(chunks)
 
 
 @dataclass(frozen=True)
@@ -87,9 +79,9 @@ class _Path:
         alpha = torch.as_tensor(alphas, dtype=self.start.dtype, device=self.start.device)
         return self.start + alpha[:, None, None] * self.delta
 
-    def chunk(self, labels: int = 1) -> int:
+    def chunk(self) -> int:
         """Path points per pass within the token budget (at least one)."""
-        return max(1, _TOKEN_BUDGET // (labels * self.start.shape[0]))
+        return max(1, _TOKEN_BUDGET // self.start.shape[0])
 
     def sentences(self, embedder: SbertEmbedder, alphas: np.ndarray) -> torch.Tensor:
         """s(start + t·delta) for each t, float64 (n, dim); no gradients."""
@@ -105,7 +97,7 @@ class _Path:
         self, embedder: SbertEmbedder, alphas: np.ndarray, weights: np.ndarray, heads: torch.Tensor
     ) -> torch.Tensor:
         """weight_b · delta_t·∂(heads_l·s)/∂e_t per point b, label l and piece t: (B, L, T)."""
-        out, step = [], self.chunk(len(heads))
+        out, step = [], self.chunk()
         for first in range(0, len(alphas), step):
             stop = first + step
             grads = _label_gradients(embedder, self.points(alphas[first:stop]), self.mask, heads)

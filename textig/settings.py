@@ -21,6 +21,11 @@ METHOD_HELP = (
     "differentiable (torch), else the black-box estimate; exact, gradients, estimate force one"
 )
 
+DEVICE_HELP = (
+    "where SBERT's torch work runs: auto (CUDA when torch sees a device, else the CPU; "
+    "default), cpu, cuda (an error when torch sees none)"
+)
+
 
 @dataclass(frozen=True)
 class ExplainSettings:

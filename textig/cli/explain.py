@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from textig.cli.arguments import positive_int
 from textig.errors import TextigError, UsageError
-from textig.settings import DEFAULTS, DEVICES, METHOD_HELP, METHODS, ExplainSettings
+from textig.settings import (
+    DEFAULTS,
+    DEVICE_HELP,
+    DEVICES,
+    METHOD_HELP,
+    METHODS,
+    ExplainSettings,
+)
 
 if TYPE_CHECKING:
     from embeddings.base import Embedder
@@ -24,10 +31,6 @@ if TYPE_CHECKING:
     from textig.report import IndexEntry
 
 DEFAULT_OUT = Path("textig-reports")
-DEVICE_HELP = (
-    "where SBERT's torch work runs: auto (CUDA when torch sees a device, else the CPU; "
-    "default), cpu, cuda (an error when torch sees none)"
-)
 WHY_NOT = "why-not:"
 
 _EPILOG = """\

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from textig.cli.arguments import port_number
 from textig.errors import TextigError
-from textig.cli.explain import DEVICE_HELP
-from textig.settings import DEFAULTS, DEVICES, METHOD_HELP, METHODS
+from textig.settings import DEFAULTS, DEVICE_HELP, DEVICES, METHOD_HELP, METHODS
 
 DEFAULT_PORT = 8765
 
