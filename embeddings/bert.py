@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
@@ -23,6 +24,7 @@ from torch import nn
 from embeddings.errors import TextigError
 
 _CONFIG_LIMIT = 1 << 20  # bytes of config.json read at most
+_FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")  # safetensors' names
 _IGNORED = re.compile(r"pooler\..*|embeddings\.position_ids|embeddings\.token_type_ids")
 _LAYER_PARTS = {  # Hugging Face's names inside encoder.layer.N -> ours inside layers.N
     "attention.self.query": "query",
@@ -118,12 +120,18 @@ class BertConfig:
         return cls.from_dict(config)
 
 
+def _table(rows: int, width: int) -> nn.Embedding:
+    """An embedding table left uninitialised (the weights file fills it): a random normal
+    initialisation on the meta device would import torch's symbolic-shape machinery (~0.5 s)."""
+    return nn.Embedding(rows, width, _weight=torch.empty(rows, width))
+
+
 class _Embeddings(nn.Module):
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
-        self.word = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.position = nn.Embedding(config.max_position_embeddings, config.hidden_size)
-        self.token_type = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.word = _table(config.vocab_size, config.hidden_size)
+        self.position = _table(config.max_position_embeddings, config.hidden_size)
+        self.token_type = _table(config.type_vocab_size, config.hidden_size)
         self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, inputs_embeds: torch.Tensor) -> torch.Tensor:
@@ -204,9 +212,12 @@ def _our_name(name: str) -> str | None:
 def load_bert(model_dir: Path, weights: Path) -> BertEncoder:
     """The encoder of ``model_dir/config.json`` with the tensors of the safetensors ``weights``
     (float32, eval mode, no parameter gradients): every parameter must be in the file with
-    its config shape, and the file may hold nothing else but BERT's unused pooler."""
-    encoder = BertEncoder(BertConfig.from_file(model_dir / "config.json"))
-    expected = encoder.state_dict()
+    its config shape and finite values, and the file may hold nothing else but BERT's unused
+    pooler. The module is built on the meta device and takes the file's tensors as they are
+    (no random initialisation, no copy)."""
+    with torch.device("meta"):
+        encoder = BertEncoder(BertConfig.from_file(model_dir / "config.json"))
+    expected = {name: tuple(p.shape) for name, p in encoder.state_dict().items()}
     state: dict[str, torch.Tensor] = {}
     try:
         with safe_open(str(weights), framework="pt") as handle:
@@ -216,22 +227,23 @@ def load_bert(model_dir: Path, weights: Path) -> BertEncoder:
                     continue
                 if ours not in expected:
                     raise TextigError(f"{weights}: unexpected tensor {name!r} for a BERT encoder")
-                tensor = handle.get_tensor(name)
-                if tensor.shape != expected[ours].shape or not tensor.is_floating_point():
+                part = handle.get_slice(name)  # shape and dtype before any data is read
+                shape, dtype = tuple(part.get_shape()), part.get_dtype()
+                if shape != expected[ours] or dtype not in _FLOAT_DTYPES:
                     raise TextigError(
-                        f"{weights}: {name} has shape {tuple(tensor.shape)} {tensor.dtype}, "
-                        f"config.json implies {tuple(expected[ours].shape)} float"
+                        f"{weights}: {name} has shape {shape} {dtype}, "
+                        f"config.json implies {expected[ours]} float"
                     )
-                state[ours] = tensor.float()
+                state[ours] = handle.get_tensor(name).float()
     except (SafetensorError, OSError) as error:
         raise TextigError(f"cannot read safetensors weights {weights}: {error}") from error
     missing = sorted(set(expected) - set(state))
     if missing:
         raise TextigError(f"{weights}: missing {len(missing)} tensor(s), e.g. {missing[0]!r}")
-    bad = [name for name, tensor in state.items() if not bool(torch.isfinite(tensor).all())]
-    if bad:
-        raise TextigError(f"{weights}: {bad[0]} holds NaN or infinite values")
-    encoder.load_state_dict(state)
+    for name, tensor in state.items():  # numpy: torch's threaded kernels cost more here
+        if not np.isfinite(tensor.numpy()).all():
+            raise TextigError(f"{weights}: {name} holds NaN or infinite values")
+    encoder.load_state_dict(state, assign=True)
     for parameter in encoder.parameters():  # gradients are only ever taken w.r.t. inputs
         parameter.requires_grad_(False)
     return encoder.eval()

@@ -91,9 +91,8 @@ class GloveEmbedder(Embedder):
         else:
             source = Path(vectors_path)
             digest = file_sha256(source)
-            matrix_path, words_path = convert_text_vectors(source, digest)
+            self._matrix, words_path = convert_text_vectors(source, digest)
             vectors = f"glove-{source.stem}@{digest}"
-            self._matrix = np.load(matrix_path, mmap_mode="r")
             self._read_words = functools.partial(read_vocabulary, words_path)
         self._identity = f"{vectors}+{TOKENIZER_NAME}+stopwords@{stopwords_digest()}"
 

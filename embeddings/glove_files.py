@@ -39,8 +39,8 @@ def _parse(source: Path) -> tuple[list[str], np.ndarray]:
                 vector = np.array(values, dtype=np.float32)
             except ValueError:
                 vector = None
-            if not word or vector is None or len(parts) <= dim:
-                raise TextigError(f"{source}:{number}: not a GloVe line of {dim} numbers")
+            if not word or vector is None or len(parts) <= dim or not np.isfinite(vector).all():
+                raise TextigError(f"{source}:{number}: not a GloVe line of {dim} finite numbers")
             if word not in seen:
                 seen.add(word)
                 words.append(word)
@@ -50,12 +50,14 @@ def _parse(source: Path) -> tuple[list[str], np.ndarray]:
     return words, np.vstack(rows)
 
 
-def convert_text_vectors(source: Path, digest: str) -> tuple[Path, Path]:
-    """Paths of the cached (vectors.npy, vocab.txt) for ``source``, converting it if needed."""
+def convert_text_vectors(source: Path, digest: str) -> tuple[np.ndarray, Path]:
+    """The vectors of ``source`` (memory-mapped, float32 (words, d)) and its vocabulary file,
+    from the cache; converted first when the cache lacks them or holds a damaged pair."""
     folder = cache_dir() / "glove" / digest[:32]
     matrix_path, vocab_path = folder / "vectors.npy", folder / "vocab.txt"
-    if matrix_path.is_file() and vocab_path.is_file():
-        return matrix_path, vocab_path
+    cached = _cached_matrix(matrix_path, vocab_path)
+    if cached is not None:
+        return cached, vocab_path
     if not source.is_file():
         raise TextigError(f"GloVe file not found: {source}")
     try:
@@ -67,4 +69,17 @@ def convert_text_vectors(source: Path, digest: str) -> tuple[Path, Path]:
     atomic_write_text(vocab_path, "\n".join(words))
     with atomic_open(matrix_path, "wb") as handle:
         np.save(handle, matrix)
-    return matrix_path, vocab_path
+    return np.load(matrix_path, mmap_mode="r"), vocab_path
+
+
+def _cached_matrix(matrix_path: Path, vocab_path: Path) -> np.ndarray | None:
+    """The cached matrix if it is a float32 (words, d) array with one row per vocabulary line;
+    else None (missing, or damaged: then it is converted again, never used)."""
+    try:
+        matrix = np.load(matrix_path, mmap_mode="r")  # never pickles: allow_pickle is False
+        lines = vocab_path.read_bytes().count(b"\n") + 1
+    except (OSError, ValueError, EOFError):
+        return None
+    if matrix.ndim != 2 or matrix.dtype != np.float32 or matrix.shape[0] != lines:
+        return None
+    return matrix

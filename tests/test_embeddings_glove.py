@@ -148,6 +148,32 @@ def test_user_glove_text_file_is_converted_once(
     source.write_text("garbage line\n")
     with pytest.raises(TextigError, match="not a GloVe line"):
         GloveEmbedder(source)
+    source.write_text("palm 1 0 nan\n")
+    with pytest.raises(TextigError, match=r"tiny\.txt:1: not a GloVe line of 3 finite numbers"):
+        GloveEmbedder(source)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda matrix, vocab: np.save(matrix, np.ones((2, 3), np.float32)),  # a row short
+        lambda matrix, vocab: np.save(matrix, np.ones((3, 3), np.float64)),
+        lambda matrix, vocab: np.save(matrix, np.ones(9, np.float32)),
+        lambda matrix, vocab: matrix.write_bytes(b"\x93NUMPY garbage"),
+        lambda matrix, vocab: vocab.write_text("palm\ntree"),
+    ],
+)
+def test_a_damaged_converted_cache_is_converted_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage
+) -> None:
+    monkeypatch.setenv("TEXTIG_CACHE", str(tmp_path / "cache"))
+    source = tmp_path / "tiny.txt"
+    source.write_text("palm 1 0 0\ntree 0 2 0\nmarket 0 0 4\n")
+    GloveEmbedder(source)
+    (matrix,) = (tmp_path / "cache" / "glove").glob("*/vectors.npy")
+    damage(matrix, matrix.with_name("vocab.txt"))
+    again = GloveEmbedder(source)
+    np.testing.assert_allclose(again.encode(["market"])[0], [0, 0, 4])
 
 
 @pytest.mark.shared

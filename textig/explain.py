@@ -248,6 +248,7 @@ class Explainer:
             found = _timed(clock, "neighbours", lambda: self._neighbours(x))
         clock["total"] = time.perf_counter() - started
         truth = None if true_labels is None else set(true_labels)
+        events = self._events(targets, ig)
         return Explanation(
             caption=text,
             caption_id=caption_id,
@@ -256,7 +257,7 @@ class Explainer:
             baseline=self._baseline_info(baseline, scores[1]),
             settings=self._settings(ig),
             labels=[
-                self._label(t, scores, ig, row, gxi[row], words[row], truth, found)
+                self._label(t, scores, ig, row, gxi[row], words[row], truth, found, events[row])
                 for row, t in enumerate(targets)
             ],
             predicted=self._predicted(scores[0]),
@@ -331,6 +332,7 @@ class Explainer:
         words: list[WordScore],
         truth: set[str] | None,
         neighbours: list[Neighbour] | None,
+        events: list[dict] | None,
     ) -> LabelExplanation:
         attributions = np.asarray(ig.attributions[row], dtype=np.float64)
         total = float(attributions.sum())
@@ -353,7 +355,7 @@ class Explainer:
             ig_gxi_cosine=_cosine(attributions, gxi),
             words=list(words),
             evidence=self._evidence(int(target), neighbours),
-            events=self._events(int(target), ig),
+            events=events,
         )
 
     def _neighbours(self, x: np.ndarray) -> list[Neighbour] | None:
@@ -384,21 +386,30 @@ class Explainer:
             if target in n.labels
         ]
 
-    def _events(self, target: int, ig: IGResult) -> list[dict] | None:
-        """Exact IG's path jumps that changed ``target``: where, by how much, and who moved."""
+    def _events(self, targets: np.ndarray, ig: IGResult) -> list[list[dict] | None]:
+        """Per target, exact IG's path jumps that changed it: where, by how much, and who
+        moved (described once per jump, shared by the labels it changed)."""
         if ig.estimator != "exact":
-            return None
-        return [
-            {
-                "alpha": float(jump.alpha),
-                "delta": float(jump.label_delta[target]),
-                "kind": jump.detail.get("kind"),
+            return [None] * len(targets)
+        found: dict[int, list[dict]] = {int(t): [] for t in targets}
+        for jump in ig.jumps:
+            changed = [t for t in found if jump.label_delta.get(t)]
+            if not changed:
+                continue
+            movers = {
                 "entering": [self._item(i) for i in jump.detail.get("entering", ())],
                 "leaving": [self._item(i) for i in jump.detail.get("leaving", ())],
             }
-            for jump in ig.jumps
-            if jump.label_delta.get(target)
-        ]
+            for t in changed:
+                found[t].append(
+                    {
+                        "alpha": float(jump.alpha),
+                        "delta": float(jump.label_delta[t]),
+                        "kind": jump.detail.get("kind"),
+                        **movers,
+                    }
+                )
+        return [found[int(t)] for t in targets]
 
     def _baseline_info(self, baseline: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
         top = [int(i) for i in rank_labels(scores)[:5] if scores[i] > 0]

@@ -98,7 +98,8 @@ def _load(
             key = str(stored.read("embedder_key", "U", ())), str(stored.read("data_key", "U", ()))
             if key != (embedder_key, data):
                 return None
-            X = stored.read("X", "f", (n, dim))
+            with np.errstate(over="ignore"):  # beyond float32's range -> inf, refused below
+                X = stored.read("X", "f", (n, dim)).astype(np.float32, copy=False)
             valid = stored.read("valid", "b", (n,))
             stored_ids = stored.read("ids", "U", (n,)).tolist()
             reasons = stored.read("reasons", "U", (n,)).tolist()
@@ -108,7 +109,7 @@ def _load(
     if stored_ids != ids or not consistent or not np.isfinite(X).all():
         return None
     skipped = {i: r for i, r in zip(ids, reasons, strict=True) if r}
-    return SplitFeatures(X.astype(np.float32, copy=False), ids, valid, skipped)
+    return SplitFeatures(X, ids, valid, skipped)
 
 
 def _warn_skipped(features: SplitFeatures, embedder: Embedder, where: str) -> None:

@@ -49,4 +49,4 @@ size..."""
 
 NPZ_EXPANSION_FLOOR = 64 << 20
 """...or this many bytes, whichever is larger (textig's models and caches are stored
-uncompressed, ratio 1; ``textig embed`` compresses float features, ratio about 1.1)."""
+uncompressed, ratio 1; ``textig embed`` compresses its features: ratio 1.26 on the demo corpus)."""

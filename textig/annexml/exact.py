@@ -27,6 +27,7 @@ possible from rounding) spreads its ΔF along the path direction, (x_i - x'_i)²
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,8 +41,8 @@ from textig.attribution.lines import (
     endpoint_fixups,
     exact_top,
     right_limit_top,
-    sweep,
-    sweep_pruned,
+    sweep_many,
+    sweep_pruned_many,
 )
 from textig.errors import TextigError
 
@@ -57,18 +58,23 @@ class _Segment:
     exact_end: bool  # the set must be the brute-force one at alpha = 1
 
 
-def _segments(u: np.ndarray, w: np.ndarray) -> list[_Segment]:
-    """Partition of [0, 1] by the learner's cluster (lines (1-alpha)u + alphaw, top 1)."""
-    inside = exact_top(u, 1)
-    first = int(np.flatnonzero(inside)[0])
-    switches = sweep(u, w, inside, 0.0, 1.0)
-    switches += endpoint_fixups(inside, exact_top(w, 1), w)
-    segments = [_Segment(first, 0.0, 1.0, True, True)]
-    for s in switches:
-        last = segments[-1]
-        last.end, last.exact_end = s.alpha, False
-        segments.append(_Segment(s.entering, s.alpha, 1.0, False, True))
-    return segments
+def _segments(scores: list[np.ndarray]) -> list[list[_Segment]]:
+    """Per learner, the partition of [0, 1] by its cluster: ``scores`` (2, K) are its partition
+    scores at the path's ends (lines (1-alpha)u + alpha·w, top 1); all learners swept at once."""
+    insides = [exact_top(u, 1) for u, _ in scores]
+    firsts = [int(np.flatnonzero(inside)[0]) for inside in insides]
+    problems = [(u, w, inside, 0.0, 1.0) for (u, w), inside in zip(scores, insides, strict=True)]
+    swept = sweep_many(problems)
+    found = []
+    for (_, w), inside, first, switches in zip(scores, insides, firsts, swept, strict=True):
+        switches += endpoint_fixups(inside, exact_top(w, 1), w)
+        segments = [_Segment(first, 0.0, 1.0, True, True)]
+        for s in switches:
+            last = segments[-1]
+            last.end, last.exact_end = s.alpha, False
+            segments.append(_Segment(s.entering, s.alpha, 1.0, False, True))
+        found.append(segments)
+    return found
 
 
 class _LearnerPath:
@@ -81,27 +87,41 @@ class _LearnerPath:
         self.delta = ends[1] - ends[0]
         self.jumps: list[PathJump] = []
 
-    def run(self) -> None:
-        """Sweep every cluster segment and record swaps and partition switches."""
-        scores = self.ends @ self.learner.centers.T
-        previous: tuple[int, np.ndarray] | None = None
-        for seg in _segments(scores[0], scores[1]):
+    def plan(self, segments: list[_Segment]):
+        """Each cluster segment: (segment, keys at the ends a and c, its set at the start, k)."""
+        planned = []
+        for seg in segments:
             cluster = self.learner.clusters[seg.cluster]
             a, c = self.scorer.keys(cluster, self.ends)
             k = min(self.k, cluster.size)
             if seg.exact_start:
-                inside = exact_top(a, k)
+                inside = self._exact_top(cluster, 0)
             elif seg.start == 1.0:
-                inside = exact_top(c, k)
+                inside = self._exact_top(cluster, 1)
             else:
                 inside = right_limit_top(a, c, seg.start, k)
+            planned.append((seg, a, c, inside, k))
+        return planned
+
+    def record(self, planned, starts: list[np.ndarray], swept: list[list[Swap]]) -> None:
+        """Record the partition switches and the swaps of the swept segments (``starts``:
+        each segment's set at its start; the sets in ``planned`` are the ones at its end)."""
+        previous: tuple[int, np.ndarray] | None = None
+        for (seg, _, c, inside, _), first, swaps in zip(planned, starts, swept, strict=True):
+            cluster = self.learner.clusters[seg.cluster]
             if previous is not None:
-                self._partition(seg, previous, np.flatnonzero(inside))
-            swaps = sweep_pruned(a, c, inside, seg.start, seg.end, k)
+                self._partition(seg, previous, np.flatnonzero(first))
             if seg.exact_end and seg.end == 1.0:
-                swaps += endpoint_fixups(inside, exact_top(c, k), c)
+                swaps = swaps + endpoint_fixups(inside, self._exact_top(cluster, 1), c)
             self._swaps(seg.cluster, cluster, swaps)
             previous = (seg.cluster, np.flatnonzero(inside))
+
+    def _exact_top(self, cluster: PreparedCluster, end: int) -> np.ndarray:
+        """Mask of the brute-force top set in ``cluster`` at the path's start (0) or end (1):
+        the scorer's own (already computed when it scored the caption and its baseline)."""
+        inside = np.zeros(cluster.size, dtype=bool)
+        inside[self.scorer.top(cluster, self.ends[end : end + 1])[0]] = True
+        return inside
 
     def _swaps(self, c: int, cluster: PreparedCluster, swaps: list[Swap]) -> None:
         """Record one cluster's swaps; their normals W(e_j - e_k) in one product."""
@@ -110,13 +130,10 @@ class _LearnerPath:
         entering = np.array([s.entering for s in swaps])
         leaving = np.array([s.leaving for s in swaps])
         normals = (cluster.E[entering] - cluster.E[leaving]) @ cluster.W.T
-        for s, j, k, normal in zip(swaps, entering, leaving, normals, strict=True):
-            delta = dict.fromkeys(cluster.label_ids(j).tolist(), 1)
-            for label in cluster.label_ids(k).tolist():
-                delta[label] = delta.get(label, 0) - 1
-            delta = {label: v for label, v in delta.items() if v}
-            ids = (int(cluster.ids[j]),), (int(cluster.ids[k]),)
-            self._record(s.alpha, "swap", (c, c), *ids, delta, normal)
+        changes = _label_changes(cluster.labels, entering, leaving)
+        ids = zip(cluster.ids[entering].tolist(), cluster.ids[leaving].tolist(), strict=True)
+        for s, (j, k), delta, normal in zip(swaps, ids, changes, normals, strict=True):
+            self._record(s.alpha, "swap", (c, c), (j,), (k,), delta, normal)
 
     def _record(self, alpha, kind, clusters, entering, leaving, delta, normal) -> None:
         detail = {
@@ -176,8 +193,18 @@ def path_jumps(scorer: BruteForceScorer, x, baseline) -> list[PathJump]:
     ends = np.stack([start, end])
     paths = [_LearnerPath(scorer, i, ends) for i in range(len(scorer.learners))]
     with one_blas_thread():  # one path's products are small: threads only stall
-        for path in paths:
-            path.run()
+        scores = [ends @ learner.centers.T for learner in scorer.learners]
+        plans = [path.plan(seg) for path, seg in zip(paths, _segments(scores), strict=True)]
+        segments = [segment for plan in plans for segment in plan]
+        starts = [inside.copy() for _, _, _, inside, _ in segments]
+        swept = iter(
+            sweep_pruned_many(
+                [(a, c, inside, seg.start, seg.end, k) for seg, a, c, inside, k in segments]
+            )
+        )
+        firsts = iter(starts)
+        for path, plan in zip(paths, plans, strict=True):
+            path.record(plan, [next(firsts) for _ in plan], [next(swept) for _ in plan])
     return sorted((j for p in paths for j in p.jumps), key=lambda j: (j.alpha, j.detail["learner"]))
 
 
@@ -253,6 +280,31 @@ def _changes(
                 change = (new_c.labels[j] - new_c.labels[k]).toarray().ravel()
                 found.append((change, new_c.W @ (new_c.embedding(j) - new_c.embedding(k))))
     return found
+
+
+def _label_changes(labels, entering: np.ndarray, leaving: np.ndarray) -> list[dict[int, int]]:
+    """Per swap, {label: +1 or -1} for the labels member entering[i] carries and leaving[i]
+    does not, or the other way round (a label both carry does not change)."""
+    n_labels = labels.shape[1]
+
+    def carried(members: np.ndarray) -> np.ndarray:  # swap · L + label, each pair once
+        starts, counts = labels.indptr[members], np.diff(labels.indptr)[members]
+        swap = np.repeat(np.arange(len(members)), counts)
+        offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        return np.unique(swap * n_labels + labels.indices[np.repeat(starts, counts) + offset])
+
+    gained, lost = carried(entering), carried(leaving)
+    up = np.setdiff1d(gained, lost, assume_unique=True)
+    down = np.setdiff1d(lost, gained, assume_unique=True)
+    keys = np.concatenate([up, down])
+    signs = np.repeat(np.array([1, -1]), [len(up), len(down)])
+    order = np.argsort(keys, kind="stable")
+    swap, label = np.divmod(keys[order], n_labels)
+    bounds = np.searchsorted(swap, np.arange(len(entering) + 1)).tolist()
+    label, sign = label.tolist(), signs[order].tolist()
+    return [
+        dict(zip(label[lo:hi], sign[lo:hi], strict=True)) for lo, hi in itertools.pairwise(bounds)
+    ]
 
 
 def _set_votes(cluster: PreparedCluster, members: np.ndarray) -> np.ndarray:

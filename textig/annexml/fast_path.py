@@ -73,10 +73,6 @@ class PreparedCluster:
         """Training embedding e_j of one member."""
         return self.E[member]
 
-    def label_ids(self, member: int) -> np.ndarray:
-        """Label ids carried by one member."""
-        return self.labels.indices[self.labels.indptr[member] : self.labels.indptr[member + 1]]
-
     @cached_property
     def source(self) -> np.ndarray:
         """(n_c,) each member's first member with the same embedding (itself if unique)."""
@@ -113,6 +109,13 @@ def top_members(keys: np.ndarray, k: int) -> np.ndarray:
     return np.sort(top_k(keys, k)[0], axis=1)
 
 
+def _member_votes(labels: sp.csr_matrix, members: np.ndarray) -> np.ndarray:
+    """(L,) the label rows of ``members`` summed: one row's votes, without a sparse product."""
+    rows = [np.arange(labels.indptr[m], labels.indptr[m + 1]) for m in members]
+    take = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    return np.bincount(labels.indices[take], labels.data[take], minlength=labels.shape[1])
+
+
 def selection(members: np.ndarray, size: int) -> sp.csr_matrix:
     """0/1 matrix (n, size) with ones at each row's member positions."""
     n, k = members.shape
@@ -126,36 +129,35 @@ def _blas_for(X: np.ndarray) -> contextlib.AbstractContextManager:
     return one_blas_thread() if len(X) <= _FEW_ROWS else contextlib.nullcontext()
 
 
-class _RecentKeys:
-    """Ranking keys of the last rows seen, per cluster, computed once.
+class _RecentRows:
+    """What the last rows seen gave in each cluster, each computed once: their ranking keys,
+    top members and votes (entries ``[keys, top or None, votes or None]``).
 
-    Explaining one caption asks for the keys of the same two rows (the caption and its
-    baseline, often the same baseline for every caption) several times: their scores, the
-    path's ends, the neighbours. Keys are a pure function of (cluster, row), so reusing them
-    changes no result. Thread-safe; bounded to ``_RECENT_KEYS`` vectors, least recent dropped.
+    Explaining one caption asks about the same two rows (the caption and its baseline, often
+    the same baseline for every caption) several times: their scores, the path's ends, the
+    neighbours. All three are pure functions of (cluster, row), so reusing them changes no
+    result. Thread-safe; bounded to ``_RECENT_KEYS`` entries, least recent dropped.
     """
 
     def __init__(self) -> None:
-        self._kept: OrderedDict[tuple[int, bytes], np.ndarray] = OrderedDict()
+        self._kept: OrderedDict[tuple[int, bytes], list] = OrderedDict()
         self._lock = threading.Lock()
 
-    def keys(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
-        """``cluster.keys(X)``, from the cache for rows seen recently."""
-        if len(X) > _FEW_ROWS:
-            return cluster.keys(X)
+    def entries(self, cluster: PreparedCluster, X: np.ndarray) -> list[list]:
+        """The entry of each row of X in ``cluster``; keys computed for the rows not kept."""
         names = [(id(cluster), row.tobytes()) for row in X]
         with self._lock:
             found = [self._kept.get(name) for name in names]
-        missing = [i for i, row in enumerate(found) if row is None]
+        missing = [i for i, entry in enumerate(found) if entry is None]
         if missing:
             fresh = cluster.keys(X[missing])
             with self._lock:
-                for i, row in zip(missing, fresh, strict=True):
-                    found[i] = self._kept[names[i]] = row
+                for i, keys in zip(missing, fresh, strict=True):
+                    found[i] = self._kept.setdefault(names[i], [keys, None, None])
                     self._kept.move_to_end(names[i])
                 while len(self._kept) > _RECENT_KEYS:
                     self._kept.popitem(last=False)
-        return np.stack(found)
+        return found
 
 
 def _prepare_cluster(cluster, Y: sp.csr_matrix) -> PreparedCluster:
@@ -230,12 +232,14 @@ class BruteForceScorer:
         self.n_labels = Y.shape[1]
         self.learners = tuple(_prepare_learner(learner, Y) for learner in model.learners_)
         self.dim = self.learners[0].centers.shape[1]
-        self._recent = _RecentKeys()
+        self._recent = _RecentRows()
 
     def keys(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
         """``cluster.keys(X)`` of one of this scorer's clusters; a few rows at a time are
-        remembered (an explanation asks for the same caption's keys several times)."""
-        return self._recent.keys(cluster, X)
+        remembered (an explanation asks about the same caption several times)."""
+        if len(X) > _FEW_ROWS:
+            return cluster.keys(X)
+        return np.stack([entry[0] for entry in self._recent.entries(cluster, X)])
 
     @classmethod
     def for_model(cls, model) -> BruteForceScorer:
@@ -272,18 +276,39 @@ class BruteForceScorer:
                 members = np.full((len(X), self.num_nn), -1, dtype=np.int64)
                 for c in np.unique(assigned):
                     rows = np.flatnonzero(assigned == c)
-                    top = self._top_in_cluster(learner.clusters[c], X[rows])
+                    top = self.top(learner.clusters[c], X[rows])
                     members[rows, : top.shape[1]] = top
                 result.append((assigned, members))
         return result
 
-    def _top_in_cluster(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
+    def top(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
+        """(n, min(num_nn, size)) positions of each row's top members in ``cluster``, ascending
+        (ties to the lower position); remembered for a few rows."""
+        if len(X) <= _FEW_ROWS:
+            return np.stack([self._recent_top(entry) for entry in self._recent.entries(cluster, X)])
         block = max(1, _BLOCK // max(cluster.size, 1))
         parts = [
-            top_members(self.keys(cluster, X[s : s + block]), self.num_nn)
+            top_members(cluster.keys(X[s : s + block]), self.num_nn)
             for s in range(0, len(X), block)
         ]
         return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.int64)
+
+    def _votes_in_cluster(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
+        """(n, L) votes of rows that all fall in ``cluster``."""
+        if len(X) > _FEW_ROWS:
+            top = self.top(cluster, X)
+            return (selection(top, cluster.size) @ cluster.labels).toarray()
+        votes = []
+        for entry in self._recent.entries(cluster, X):
+            if entry[2] is None:
+                entry[2] = _member_votes(cluster.labels, self._recent_top(entry))
+            votes.append(entry[2])
+        return np.stack(votes)
+
+    def _recent_top(self, entry: list) -> np.ndarray:
+        if entry[1] is None:
+            entry[1] = top_members(entry[0][None], self.num_nn)[0]
+        return entry[1]
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Brute-force votes (n, L) float64 of each row of X."""
@@ -294,9 +319,7 @@ class BruteForceScorer:
                 assigned = learner.assign(X)
                 for c in np.unique(assigned):
                     rows = np.flatnonzero(assigned == c)
-                    cluster = learner.clusters[c]
-                    top = self._top_in_cluster(cluster, X[rows])
-                    scores[rows] += (selection(top, cluster.size) @ cluster.labels).toarray()
+                    scores[rows] += self._votes_in_cluster(learner.clusters[c], X[rows])
         return scores
 
     def axis_scores(

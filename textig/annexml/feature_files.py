@@ -63,7 +63,8 @@ def _from_npz(path: Path, split: str, dataset: Dataset | None) -> FeatureSet:
         checksum = str(data.read("checksum", "U", ()))
         if checksum != dataset.checksum():
             raise TextigError(f"{path} was computed from other data than {dataset.path}")
-        X = data.read(f"X_{split}", "f", (n, None), n * MAX_FEATURES)
+        with np.errstate(over="ignore"):  # beyond float32's range -> inf, refused below
+            X = data.read(f"X_{split}", "f", (n, None), n * MAX_FEATURES).astype(np.float32)
         if not 0 < X.shape[1] <= MAX_FEATURES:
             raise data.fail(f"X_{split} has {X.shape[1]} features, expected 1 to {MAX_FEATURES}")
         valid = data.read(f"valid_{split}", "b", (n,))
@@ -74,7 +75,7 @@ def _from_npz(path: Path, split: str, dataset: Dataset | None) -> FeatureSet:
     if not np.isfinite(X).all():
         raise TextigError(f"{path}: X_{split} holds NaN or infinite values")
     left_out = [f"caption {i}" for i, ok in zip(ids, valid, strict=True) if not ok]
-    return FeatureSet(X[valid].astype(np.float32, copy=False), Y[valid], identity, left_out)
+    return FeatureSet(X[valid], Y[valid], identity, left_out)
 
 
 def load_features(

@@ -260,7 +260,7 @@ def load_model(path: str | Path) -> ModelState:
     path = Path(path)
     if not path.is_file():
         raise TextigError(f"model file not found: {path}")
-    if not zipfile.is_zipfile(path):  # np.load would otherwise guess it is a pickle
+    if not zipfile.is_zipfile(path):  # a clearer message than the archive reader would give
         raise TextigError(f"{path} is not a textig AnnexML model (not an npz archive)")
     what = f"{path} is a corrupt textig AnnexML model"
     with NpzReader(path, what, expansion_budget(path)) as archive:

@@ -27,6 +27,12 @@ from textig.attribution.estimators import (
     enforce_completeness,
     smooth_attributions,
 )
+from textig.attribution.located import (
+    NODES_PER_JUMP,
+    changed_cells,
+    locate_jumps,
+    located_jump_attributions,
+)
 from textig.attribution.paths import path_averaged_gradient, path_points, quadrature
 from textig.errors import TextigError
 
@@ -35,6 +41,7 @@ _PROBE_NODES = np.array([1.0 / 3.0, 2.0 / 3.0])
 _LINEAR_TOLERANCE = 0.25  # |D(2h) - 2·D(h)| / |2·D(h)| of a smooth model's central difference
 COMPLETENESS_TOLERANCE = 0.05  # the IG authors' sum-to-diff rule: raw error <= 5 %
 _MAX_DOUBLINGS = 4  # the piecewise estimator's budget: at most 16x the starting nodes
+_SCAN_CELLS = 4  # the piecewise estimator scans the path in 4 x steps cells for jumps
 
 
 @dataclass(frozen=True)
@@ -136,16 +143,22 @@ def integrated_gradients(
                         model.samples, "none", "none", x, baseline)  # fmt: skip
     if estimator == "auto":
         estimator = _detect(model, x, baseline, targets, gap, relative_step)
-    method = method or ("gausslegendre" if estimator == "smooth" else "stratified")
     rng = np.random.default_rng(seed)
-    nodes, weights = quadrature(method, steps, rng=rng)
-    used = np.full(len(targets), len(nodes))
-    if estimator == "smooth":
+    nodes, weights = quadrature(method or "stratified", steps, rng=rng)  # validates steps
+    budget = steps << _MAX_DOUBLINGS if max_steps is None else max_steps
+    check_positive(budget, "max_steps")
+    raw = None
+    if estimator == "piecewise" and method is None:
+        raw, used = _located(model, x, baseline, targets, steps, budget)
+        method = "located" if raw is not None else "stratified"
+    method = method or "gausslegendre"  # the smooth estimator's default rule
+    if raw is None and estimator == "smooth":
+        nodes, weights = quadrature(method, steps, rng=rng)
+        used = np.full(len(targets), len(nodes))
         raw = smooth_attributions(model, x, baseline, targets, nodes, weights, relative_step)
-    else:
+    elif raw is None:  # the axis-nudge quotient on stratified nodes, refined where it misses
+        used = np.full(len(targets), len(nodes))
         raw = _multiscale(model, x, baseline, targets, (nodes, weights), scales, method, rng)
-        budget = len(nodes) << _MAX_DOUBLINGS if max_steps is None else max_steps
-        check_positive(budget, "max_steps")
 
         def fresh(n: int, columns: np.ndarray) -> np.ndarray:
             rule = quadrature(method, n, rng=rng)
@@ -169,6 +182,19 @@ def integrated_gradients(
         x=x,
         baseline=baseline,
     )
+
+
+def _located(model, x, baseline, targets, steps, budget):
+    """(raw attributions, probe nodes per label) from located jumps, or (None, None) when the
+    scan of 4 x steps cells finds more changing cells than ``budget`` nodes can probe (each
+    jump costs ``NODES_PER_JUMP`` axis-nudged points): the quotient estimator then runs."""
+    alphas = np.linspace(0.0, 1.0, _SCAN_CELLS * steps + 1)
+    scores = model(path_points(x, baseline, alphas))[:, targets]
+    if len(changed_cells(scores)) * NODES_PER_JUMP > budget:
+        return None, None
+    jumps = locate_jumps(model, x, baseline, targets, alphas, scores)
+    raw = located_jump_attributions(model, x, baseline, targets, jumps)
+    return raw, np.full(len(targets), len(jumps.lo) * NODES_PER_JUMP)
 
 
 def _refine(targets, gap, raw, used, budget, estimate):
