@@ -95,9 +95,9 @@ class _LearnerPath:
             a, c = self.scorer.keys(cluster, self.ends)
             k = min(self.k, cluster.size)
             if seg.exact_start:
-                inside = exact_top(a, k)
+                inside = self._exact_top(cluster, 0)
             elif seg.start == 1.0:
-                inside = exact_top(c, k)
+                inside = self._exact_top(cluster, 1)
             else:
                 inside = right_limit_top(a, c, seg.start, k)
             planned.append((seg, a, c, inside, k))
@@ -107,13 +107,21 @@ class _LearnerPath:
         """Record the partition switches and the swaps of the swept segments (``starts``:
         each segment's set at its start; the sets in ``planned`` are the ones at its end)."""
         previous: tuple[int, np.ndarray] | None = None
-        for (seg, _, c, inside, k), first, swaps in zip(planned, starts, swept, strict=True):
+        for (seg, _, c, inside, _), first, swaps in zip(planned, starts, swept, strict=True):
+            cluster = self.learner.clusters[seg.cluster]
             if previous is not None:
                 self._partition(seg, previous, np.flatnonzero(first))
             if seg.exact_end and seg.end == 1.0:
-                swaps = swaps + endpoint_fixups(inside, exact_top(c, k), c)
-            self._swaps(seg.cluster, self.learner.clusters[seg.cluster], swaps)
+                swaps = swaps + endpoint_fixups(inside, self._exact_top(cluster, 1), c)
+            self._swaps(seg.cluster, cluster, swaps)
             previous = (seg.cluster, np.flatnonzero(inside))
+
+    def _exact_top(self, cluster: PreparedCluster, end: int) -> np.ndarray:
+        """Mask of the brute-force top set in ``cluster`` at the path's start (0) or end (1):
+        the scorer's own (already computed when it scored the caption and its baseline)."""
+        inside = np.zeros(cluster.size, dtype=bool)
+        inside[self.scorer.top(cluster, self.ends[end : end + 1])[0]] = True
+        return inside
 
     def _swaps(self, c: int, cluster: PreparedCluster, swaps: list[Swap]) -> None:
         """Record one cluster's swaps; their normals W(e_j - e_k) in one product."""

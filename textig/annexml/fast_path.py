@@ -276,12 +276,14 @@ class BruteForceScorer:
                 members = np.full((len(X), self.num_nn), -1, dtype=np.int64)
                 for c in np.unique(assigned):
                     rows = np.flatnonzero(assigned == c)
-                    top = self._top_in_cluster(learner.clusters[c], X[rows])
+                    top = self.top(learner.clusters[c], X[rows])
                     members[rows, : top.shape[1]] = top
                 result.append((assigned, members))
         return result
 
-    def _top_in_cluster(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
+    def top(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
+        """(n, min(num_nn, size)) positions of each row's top members in ``cluster``, ascending
+        (ties to the lower position); remembered for a few rows."""
         if len(X) <= _FEW_ROWS:
             return np.stack([self._recent_top(entry) for entry in self._recent.entries(cluster, X)])
         block = max(1, _BLOCK // max(cluster.size, 1))
@@ -294,7 +296,7 @@ class BruteForceScorer:
     def _votes_in_cluster(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
         """(n, L) votes of rows that all fall in ``cluster``."""
         if len(X) > _FEW_ROWS:
-            top = self._top_in_cluster(cluster, X)
+            top = self.top(cluster, X)
             return (selection(top, cluster.size) @ cluster.labels).toarray()
         votes = []
         for entry in self._recent.entries(cluster, X):
