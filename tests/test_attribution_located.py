@@ -110,3 +110,34 @@ def test_located_estimate_is_deterministic() -> None:
     assert first.method == "located"
     assert np.array_equal(first.attributions, again.attributions)
     assert first.n_evaluations == again.n_evaluations
+
+
+def test_sklearn_knn_probes_every_jump_at_once() -> None:
+    """KnnScorer takes per-point nudge steps: the same shares as probing one jump at a time,
+    and its exact IG to within the shares' precision."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from textig.attribution.exact import exact_integrated_gradients
+    from textig.models import as_scorer
+
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(200, 6)), (rng.random((200, 3)) < 0.4).astype(int)
+    scorer = as_scorer(KNeighborsClassifier(n_neighbors=5).fit(X, Y))
+    x, baseline = rng.normal(size=6), X.mean(axis=0)
+    one_call = integrated_gradients(scorer, x, baseline, estimator="piecewise", complete=False)
+    exact = exact_integrated_gradients(scorer, x, baseline, targets=one_call.targets)
+    assert one_call.method == "located"
+    np.testing.assert_allclose(one_call.attributions, exact.attributions, atol=2e-3)
+
+    class OnePointAtATime:
+        def __call__(self, P):
+            return scorer(P)
+
+        def axis_scores(self, points, steps, columns=None):
+            assert np.ndim(steps) == 1
+            return scorer.axis_scores(points, steps, columns)
+
+    looped = integrated_gradients(
+        OnePointAtATime(), x, baseline, estimator="piecewise", complete=False
+    )
+    np.testing.assert_array_equal(looped.attributions, one_call.attributions)

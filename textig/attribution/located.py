@@ -104,34 +104,37 @@ def located_jump_attributions(
     start = np.where(side[:, None] < 0, jumps.before, jumps.after)
     end = np.where(side[:, None] < 0, jumps.after, jumps.before)
     at_probe = model(probes)[:, targets]
-    for j in np.flatnonzero(np.all(at_probe == start, axis=1)):
-        share = probe_shares(model, probes[j], delta, offset[j], start[j], end[j], targets)
-        out += np.outer(jumps.after[j] - jumps.before[j], -side[j] * share)
-    return out
+    ready = np.flatnonzero(np.all(at_probe == start, axis=1))  # no other jump in between
+    if not len(ready):
+        return out
+    shares = probe_shares(
+        model, probes[ready], delta, offset[ready], start[ready], end[ready], targets
+    )
+    change = jumps.after[ready] - jumps.before[ready]  # (J, T)
+    return out + change.T @ (-side[ready, None] * shares)
 
 
 def probe_shares(
     model: Counter,
-    probe: np.ndarray,
+    probes: np.ndarray,
     delta: np.ndarray,
-    offset: float,
+    offsets: np.ndarray,
     start: np.ndarray,
     end: np.ndarray,
     targets: np.ndarray,
 ) -> np.ndarray:
-    """(d,) share_i·(-side): sign(δ_i)·sign(t_i)/τ_i where t_i = τ_i·offset·|δ_i| is the
-    smallest nudge along ±e_i that changes the probe's target scores, when that change lands
-    on the scores after the jump (``end``); 0 where no nudge up to REACH changes them or the
-    first change is another boundary's."""
-    size = offset * np.abs(delta)
-    log_lo = np.full(len(delta), -np.log(REACH))
-    log_hi = np.full(len(delta), np.log(REACH))
+    """(J, d) share_i·(-side) of each probe's jump: sign(δ_i)·sign(t_i)/τ_i, where
+    t_i = τ_i·offset·|δ_i| is the smallest nudge along ±e_i that changes the probe's target
+    scores (``start``), when that change lands on the scores after the jump (``end``); 0 where
+    no nudge up to REACH changes them or the first change is another boundary's."""
+    size = offsets[:, None] * np.abs(delta)[None, :]  # (J, d)
+    log_lo = np.full(size.shape, -np.log(REACH))
+    log_hi = np.full(size.shape, np.log(REACH))
 
     def nudge(log_tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        plus, minus = model.axis_differences(probe[None], np.exp(log_tau) * size, targets)
-        plus, minus = plus[0], minus[0]
-        moved = np.any(plus != start, axis=1) | np.any(minus != start, axis=1)
-        return moved, np.all(plus == end, axis=1), np.all(minus == end, axis=1)
+        plus, minus = model.point_differences(probes, np.exp(log_tau) * size, targets)
+        moved = np.any(plus != start[:, None], axis=2) | np.any(minus != start[:, None], axis=2)
+        return moved, np.all(plus == end[:, None], axis=2), np.all(minus == end[:, None], axis=2)
 
     moved, to_plus, to_minus = nudge(log_hi)
     capped, cap_plus, cap_minus = nudge(log_lo)
@@ -147,4 +150,4 @@ def probe_shares(
     to_minus = np.where(capped, cap_minus, to_minus)
     direction = np.where(to_plus & ~to_minus, 1.0, np.where(to_minus & ~to_plus, -1.0, 0.0))
     direction = np.where(moved | capped, direction, 0.0)
-    return np.sign(delta) * direction * np.exp(-log_tau)
+    return np.sign(delta)[None, :] * direction * np.exp(-log_tau)
