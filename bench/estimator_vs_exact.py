@@ -131,7 +131,15 @@ def table(name, exact_scorer, scorer, train, test, args: argparse.Namespace) -> 
         stats["exact completeness"].append(
             float(np.max(np.abs(every.attributions.sum(axis=1) - gap)))
         )
-        exact = replace(every, attributions=every.attributions[targets], targets=targets)
+        exact = replace(
+            every,
+            attributions=every.attributions[targets],
+            targets=targets,
+            completeness_error=every.completeness_error[targets],
+            raw_completeness_error=every.raw_completeness_error[targets],
+            steps_used=every.steps_used[targets],
+            converged=every.converged[targets],
+        )
         exact_results.append((x, exact))
         for variant, options in VARIANTS.items():
             if options and r >= args.variant_captions:

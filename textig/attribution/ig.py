@@ -77,13 +77,15 @@ class IGResult:
 
 
 def default_scale(dim: int) -> float:
-    """Coarse step 0.1·sqrt(d/50) clipped to [0.1, 0.3]: measured best on kNN vote benches.
-
-    Smaller steps cross fewer unrelated boundaries; but a jump's slab width is c·|w_i| and
-    the w_i shrink as d grows, so at d = 384 a step of 0.1 misses most jumps
-    (bench/ig_estimator.py: d=50 best at 0.1, d=384 at 0.3).
+    """Quotient step 0.03·sqrt(d/50), clipped to [0.03, 0.1]: measured on the IAPR AnnexML
+    models (bench/ig_estimator.py, 15 captions, budget 1600 nodes): GloVe raw completeness
+    <= 5 % on 36 / 49 / 64 % of pairs at 0.1 / 0.05 / 0.03, cosine to exact IG 0.975 /
+    0.981 / 0.984; SBERT 66 / 72 % at 0.1 / 0.05. A smaller step crosses fewer boundaries
+    the path does not cross and cuts fewer slabs at the path's ends (the bias that more
+    nodes cannot remove); a jump's slab width is c·|w_i| and the w_i shrink as d grows,
+    hence the sqrt(d) growth.
     """
-    return float(np.clip(0.1 * np.sqrt(dim / 50.0), 0.1, 0.3))
+    return float(np.clip(0.03 * np.sqrt(dim / 50.0), 0.03, 0.1))
 
 
 def relative_completeness_error(attributions: np.ndarray, gap: np.ndarray) -> np.ndarray:
