@@ -148,6 +148,9 @@ class _RecentRows:
         names = [(id(cluster), row.tobytes()) for row in X]
         with self._lock:
             found = [self._kept.get(name) for name in names]
+            for name, entry in zip(names, found, strict=True):
+                if entry is not None:
+                    self._kept.move_to_end(name)
         missing = [i for i, entry in enumerate(found) if entry is None]
         if missing:
             fresh = cluster.keys(X[missing])

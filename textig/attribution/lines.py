@@ -144,8 +144,9 @@ class _Batch:
 
 
 def sweep_many(problems: list[tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]):
-    """``sweep`` of independent problems (a, c, inside, lo, hi) side by side, one step of each
-    per pass: the swaps of each, and each ``inside`` updated in place.
+    """Swaps keeping each ``inside`` the top set of its lines (1-alpha)a + alpha·c, alpha in
+    [lo, hi), for independent problems (a, c, inside, lo, hi) side by side, one step of each
+    per pass; each ``inside`` is updated in place.
 
     Each step finds the earliest alpha (not before the last swap) at which some outside line j
     ranks above some inside line k just after alpha, and swaps them; a pair already in the
@@ -220,12 +221,6 @@ def _tie_break(when, first, slope, ins) -> tuple[np.ndarray, np.ndarray]:
     return j, np.argmax(np.where(leaving & (held == low), ins, -1), axis=1)
 
 
-def sweep(a: np.ndarray, c: np.ndarray, inside: np.ndarray, lo: float, hi: float) -> list[Swap]:
-    """Swaps keeping ``inside`` the top set of the lines (1-alpha)a + alpha·c, alpha in [lo, hi)
-    (``sweep_many`` of one problem); ``inside`` is updated in place."""
-    return sweep_many([(a, c, inside, lo, hi)])[0]
-
-
 def endpoint_fixups(inside: np.ndarray, target: np.ndarray, c: np.ndarray) -> list[Swap]:
     """Pairwise swaps at alpha = 1 from the set just before the endpoint to the set at it."""
     position = np.arange(len(c))
@@ -270,9 +265,10 @@ def candidates(a: np.ndarray, c: np.ndarray, lo: float, hi: float, k: int) -> np
 
 
 def sweep_pruned(a: np.ndarray, c: np.ndarray, inside: np.ndarray, lo: float, hi: float, k: int):
-    """``sweep`` over [lo, hi) of only the lines that can reach the top set (``candidates``).
+    """The swaps over [lo, hi) of only the lines that can reach the top set (``candidates``).
 
-    Equal to ``sweep`` on all lines, much faster when there are many (a cluster, a training set).
+    Equal to ``sweep_many`` on all lines, much faster when there are many (a cluster, a
+    training set); ``inside`` is updated in place.
     """
     return sweep_pruned_many([(a, c, inside, lo, hi, k)])[0]
 
