@@ -39,6 +39,9 @@ class WordScore:
     kind: str = "word"
 
 
+DEVICES = ("auto", "cpu", "cuda")  # where an embedder's torch work runs ("auto": CUDA if seen)
+
+
 def describe_caption(text: str, limit: int = 60) -> str:
     """A short quoted form of a caption for error messages."""
     shown = text if len(text) <= limit else text[: limit - 1] + "…"
@@ -102,6 +105,13 @@ class Embedder(ABC):
     def neutral_baseline(self, text: str) -> np.ndarray:
         """A per-caption "no information" feature baseline, where the embedder has one."""
         raise TextigError(f"the {self.name} embedder has no neutral baseline; use another baseline")
+
+    def use_device(self, device: str) -> str:
+        """Run this embedder's work on ``device`` (one of ``DEVICES``) and return the device
+        that runs it. Embedders without torch work run on the CPU whatever is asked."""
+        if device not in DEVICES:
+            raise TextigError(f"unknown device {device!r} (known: {', '.join(DEVICES)})")
+        return "cpu"
 
     def back_projection(self, method: str = "default") -> str:
         """The back-projection ``method`` names ("default": the first listed), or a TextigError."""

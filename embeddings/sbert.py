@@ -137,6 +137,7 @@ class SbertEmbedder(Embedder):
         self._identity = _identity_for(self._model_dir, pinned=model_path is None)
         self.batch_size = batch_size
         self.quadrature = quadrature  # Gauss-Legendre points of the "ig" back-projection
+        self.device = torch.device("cpu")  # where the encoder runs (``use_device``)
 
     @property
     def identity(self) -> str:
@@ -152,7 +153,21 @@ class SbertEmbedder(Embedder):
     @functools.cached_property
     def model(self) -> SentenceModel:
         """Tokenizer, encoder and pooling of the model folder, loaded on first use."""
-        return load_sentence_model(self._model_dir)
+        model = load_sentence_model(self._model_dir)
+        model.encoder.to(self.device)
+        return model
+
+    def use_device(self, device: str) -> str:
+        """Run the encoder (encoding and the word step) on ``device``: "cuda" when torch sees
+        a CUDA device and ``device`` is "auto" or "cuda", else the CPU."""
+        super().use_device(device)
+        cuda = torch.cuda.is_available()
+        if device == "cuda" and not cuda:
+            raise TextigError("--device cuda: torch sees no CUDA device (use auto or cpu)")
+        self.device = torch.device("cuda" if cuda and device != "cpu" else "cpu")
+        if "model" in self.__dict__:  # already loaded: move it
+            self.model.encoder.to(self.device)
+        return self.device.type
 
     @property
     def dim(self) -> int:
@@ -186,9 +201,11 @@ class SbertEmbedder(Embedder):
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         out = np.empty((len(texts), model.dim), dtype=np.float32)
         for batch in tqdm(batches, desc="sbert", unit="batch", disable=not progress):
-            ids, mask = model.batch([model.window(pieces[i]) for i in batch])
+            ids, mask = (
+                t.to(self.device) for t in model.batch([model.window(pieces[i]) for i in batch])
+            )
             with torch.inference_mode():
-                out[batch] = model.embed(model.encoder.word_embeddings(ids), mask).numpy()
+                out[batch] = model.embed(model.encoder.word_embeddings(ids), mask).cpu().numpy()
         return out
 
     def token_inputs(self, text: str) -> TokenInputs:
@@ -196,7 +213,7 @@ class SbertEmbedder(Embedder):
         pieces = self.model.pieces([text])[0]
         self._warn_truncated([text], [pieces])
         window = self.model.window(pieces)
-        input_ids = torch.tensor([window.ids])
+        input_ids = torch.tensor([window.ids], device=self.device)
         with torch.no_grad():
             embeds = self.embedding_layer(input_ids)[0].detach().clone()
         offsets = [(int(s), int(e)) for s, e in window.offsets]
@@ -204,7 +221,7 @@ class SbertEmbedder(Embedder):
         word_ids = list(window.word_ids)
         return TokenInputs(
             input_ids=input_ids,
-            attention_mask=torch.tensor([window.attention_mask]),
+            attention_mask=torch.tensor([window.attention_mask], device=self.device),
             inputs_embeds=embeds,
             special=special,
             offsets=offsets,
@@ -224,7 +241,8 @@ class SbertEmbedder(Embedder):
         if mask_id is None:
             raise TextigError(f"{self._model_dir}: the tokenizer has no mask token")
         with torch.no_grad():
-            return self.embedding_layer(torch.tensor([mask_id]))[0].detach().clone()
+            mask = torch.tensor([mask_id], device=self.device)
+            return self.embedding_layer(mask)[0].detach().clone()
 
     def masked_embeds(self, inputs: TokenInputs) -> torch.Tensor:
         """The caption's input embeddings with its content-word pieces replaced by [MASK]'s.
@@ -260,7 +278,7 @@ class SbertEmbedder(Embedder):
             embedding = self.sentence_embedding_from_inputs_embeds(
                 self.masked_embeds(inputs)[None], inputs.attention_mask
             )
-        return embedding[0].numpy().astype(np.float32)
+        return embedding[0].cpu().numpy().astype(np.float32)
 
     def _word_attributions(
         self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str, steps: int | None

@@ -76,7 +76,7 @@ class _Path:
     mask: torch.Tensor  # (1, T)
 
     def points(self, alphas: np.ndarray) -> torch.Tensor:
-        alpha = torch.as_tensor(alphas, dtype=self.start.dtype)
+        alpha = torch.as_tensor(alphas, dtype=self.start.dtype, device=self.start.device)
         return self.start + alpha[:, None, None] * self.delta
 
     def chunk(self) -> int:
@@ -86,7 +86,7 @@ class _Path:
     def sentences(self, embedder: SbertEmbedder, alphas: np.ndarray) -> torch.Tensor:
         """s(start + t·delta) for each t, float64 (n, dim); no gradients."""
         out = []
-        with torch.no_grad():
+        with torch.inference_mode():
             for first in range(0, len(alphas), self.chunk()):
                 points = self.points(alphas[first : first + self.chunk()])
                 mask = self.mask.expand(len(points), -1)
@@ -97,11 +97,11 @@ class _Path:
         self, embedder: SbertEmbedder, alphas: np.ndarray, weights: np.ndarray, heads: torch.Tensor
     ) -> torch.Tensor:
         """weight_b · delta_t·∂(heads_l·s)/∂e_t per point b, label l and piece t: (B, L, T)."""
-        out = []
-        for first in range(0, len(alphas), self.chunk()):
-            stop = first + self.chunk()
+        out, step = [], self.chunk()
+        for first in range(0, len(alphas), step):
+            stop = first + step
             grads = _label_gradients(embedder, self.points(alphas[first:stop]), self.mask, heads)
-            weight = torch.as_tensor(weights[first:stop], dtype=torch.float64)
+            weight = torch.as_tensor(weights[first:stop], dtype=torch.float64, device=grads.device)
             piece = torch.einsum("lbth,th->blt", grads.double(), self.delta.double())
             out.append(weight[:, None, None] * piece)
         return torch.cat(out)
@@ -183,10 +183,10 @@ def _integrated_piece_scores(
     ends = path.sentences(embedder, np.array([0.0, 1.0]))
     heads64 = heads.double()
     total = heads64 @ (ends[1] - ends[0])  # (L,)
-    scores = torch.zeros((len(heads), len(start)), dtype=torch.float64)
-    used = torch.zeros(len(heads), dtype=torch.long)
+    scores = torch.zeros((len(heads), len(start)), dtype=torch.float64, device=start.device)
+    used = torch.zeros(len(heads), dtype=torch.long, device=start.device)
     steps = quadrature.steps
-    pending = [_Panel(0.0, 1.0, ends[0], ends[1], torch.arange(len(heads)))]
+    pending = [_Panel(0.0, 1.0, ends[0], ends[1], torch.arange(len(heads), device=start.device))]
     while pending:
         _integrate_panels(embedder, path, pending, heads, steps)
         missed = [
@@ -199,7 +199,7 @@ def _integrated_piece_scores(
         pending = [
             half for panel, s_m in zip(split, middles, strict=True) for half in panel.halves(s_m)
         ]
-    return scores.numpy(), ends[0].numpy()
+    return scores.cpu().numpy(), ends[0].cpu().numpy()
 
 
 def _jacobian_norm_scores(
@@ -207,7 +207,7 @@ def _jacobian_norm_scores(
 ) -> np.ndarray:
     """‖∂(heads_l·s(E))/∂e_t‖₂ per label and piece: (L, T)."""
     grads = _label_gradients(embedder, inputs.inputs_embeds[None], inputs.attention_mask, heads)
-    return grads[:, 0].double().norm(dim=-1).numpy()
+    return grads[:, 0].double().norm(dim=-1).cpu().numpy()
 
 
 def _occlusion_scores(
@@ -232,10 +232,10 @@ def _occlusion_scores(
             ]
         ).double()
     drops = heads.double() @ (sentences[0] - sentences[1:]).T  # (L, words)
-    scores = torch.zeros((len(heads), len(target)), dtype=torch.float64)
+    scores = torch.zeros((len(heads), len(target)), dtype=torch.float64, device=target.device)
     for column, positions in enumerate(occluded):
         scores[:, positions[0]] = drops[:, column]
-    return scores.numpy()
+    return scores.cpu().numpy()
 
 
 def _check_baseline(neutral: np.ndarray, baseline: np.ndarray) -> None:
@@ -301,7 +301,8 @@ def word_attributions(
     """Word scores of each row of ``gbar`` (L, dim) by ``method`` ("ig", "jacobian_norm" or
     "occlusion")."""
     inputs = embedder.token_inputs(text)
-    heads = torch.as_tensor(gbar, dtype=inputs.inputs_embeds.dtype)
+    embeds = inputs.inputs_embeds  # on the embedder's device: every tensor here follows it
+    heads = torch.as_tensor(gbar, dtype=embeds.dtype, device=embeds.device)
     if method == "ig":
         scores, neutral = _integrated_piece_scores(embedder, inputs, heads, quadrature)
         _check_baseline(neutral, baseline)

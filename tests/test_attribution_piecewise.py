@@ -45,7 +45,14 @@ def _cosines(cases, **kwargs) -> list[float]:
 
 
 def test_auto_estimator_tracks_exact_ig(cases) -> None:
-    cos = _cosines(cases, steps=100, max_steps=200)
+    """Few jumps: the default piecewise estimator locates them and measures their shares."""
+    cos = _cosines(cases, steps=100, max_steps=1600)
+    assert np.median(cos) > 0.999 and np.mean(cos) > 0.99
+
+
+def test_quotient_estimator_tracks_exact_ig(cases) -> None:
+    """The axis-nudge quotient on stratified nodes (what runs where jumps are too many)."""
+    cos = _cosines(cases, steps=100, max_steps=200, method="stratified")
     assert np.median(cos) > 0.7 and np.mean(cos) > 0.6
 
 
@@ -59,12 +66,14 @@ def test_raw_completeness_error_is_measured_not_imposed(cases) -> None:
     """The raw error is |Σ raw attributions - ΔF| / |ΔF| of the estimate before rescaling:
     recomputed here from the unrescaled attributions, and unchanged by the rescaling."""
     model, x, baseline, _, targets = cases[0]
-    raw = integrated_gradients(model, x, baseline, targets=targets, complete=False)
+    raw = integrated_gradients(
+        model, x, baseline, targets=targets, complete=False, method="stratified"
+    )
     assert raw.estimator == "piecewise" and raw.method == "stratified"
     gap = raw.f_x[targets] - raw.f_baseline[targets]
     measured = np.abs(raw.attributions.sum(axis=1) - gap) / np.abs(gap)
     np.testing.assert_allclose(raw.raw_completeness_error, measured, rtol=1e-12)
-    rescaled = integrated_gradients(model, x, baseline, targets=targets)
+    rescaled = integrated_gradients(model, x, baseline, targets=targets, method="stratified")
     np.testing.assert_array_equal(rescaled.raw_completeness_error, raw.raw_completeness_error)
     # this toy's grazing crossings (huge opposite shares) defeat the axis-nudge estimator:
     # the raw error must show it, whatever the rescaled sums say
@@ -74,9 +83,15 @@ def test_raw_completeness_error_is_measured_not_imposed(cases) -> None:
 
 def test_labels_that_miss_get_more_nodes_within_the_budget(cases) -> None:
     model, x, baseline, _, targets = cases[3]
-    once = integrated_gradients(model, x, baseline, targets=targets, steps=50, max_steps=50)
+
+    def run(budget: int):
+        return integrated_gradients(
+            model, x, baseline, targets=targets, steps=50, max_steps=budget, method="stratified"
+        )
+
+    once = run(50)
     assert np.all(once.steps_used == 50)
-    refined = integrated_gradients(model, x, baseline, targets=targets, steps=50, max_steps=400)
+    refined = run(400)
     missed = once.raw_completeness_error > 0.05
     assert np.all(refined.steps_used[~missed] == 50)
     assert np.all(refined.steps_used[missed] > 50) and np.all(refined.steps_used <= 400)
@@ -93,9 +108,13 @@ def test_default_targets_are_the_changing_labels(cases) -> None:
 
 def test_deterministic_given_seed(cases) -> None:
     model, x, baseline, _, targets = cases[1]
-    first = integrated_gradients(model, x, baseline, targets=targets, seed=5)
-    again = integrated_gradients(model, x, baseline, targets=targets, seed=5)
-    other = integrated_gradients(model, x, baseline, targets=targets, seed=6)
+
+    def run(seed: int):
+        return integrated_gradients(
+            model, x, baseline, targets=targets, seed=seed, method="stratified"
+        )
+
+    first, again, other = run(5), run(5), run(6)
     assert np.array_equal(first.attributions, again.attributions)
     assert not np.array_equal(first.attributions, other.attributions)
 
@@ -105,8 +124,11 @@ def test_unused_feature_gets_zero_on_votes() -> None:
     model.E[:, -1] = 0.0  # keys ignore the last feature
     rng = np.random.default_rng(4)
     x, baseline = rng.normal(size=D), model.E.mean(axis=0) + 0.3 * rng.normal(size=D)
-    result = integrated_gradients(model, x, baseline, estimator="piecewise", complete=False)
-    assert np.all(result.attributions[:, -1] == 0.0)
+    for method in (None, "stratified"):
+        result = integrated_gradients(
+            model, x, baseline, estimator="piecewise", complete=False, method=method
+        )
+        assert np.all(result.attributions[:, -1] == 0.0)
 
 
 @pytest.mark.parametrize("reach", [1.0, 4e-4])
@@ -122,6 +144,6 @@ def test_a_probe_straddling_a_jump_still_means_piecewise(reach: float) -> None:
 
     result = integrated_gradients(step, x, baseline)
     assert result.estimator == "piecewise"
-    assert result.attributions[0, 0] == pytest.approx(10.0)  # the exact IG: all on feature 0
+    assert result.attributions[0, 0] == pytest.approx(10.0, rel=1e-3)  # exact IG: feature 0
     assert np.allclose(result.attributions[0, 1:], 0.0)
     assert result.raw_completeness_error[0] <= 0.05  # measured before any rescaling

@@ -18,7 +18,7 @@ from textig.attribution.lines import (
     endpoint_fixups,
     exact_top,
     right_limit_top,
-    sweep,
+    sweep_many,
     sweep_pruned,
     top_k_path,
 )
@@ -142,6 +142,26 @@ def test_nearly_concurrent_crossings_end() -> None:
 def test_the_pair_table_and_direct_pairs_agree(monkeypatch) -> None:
     rng = np.random.default_rng(9)
     a, c = _lines(rng, "integer", 60)
-    with_table = sweep(a, c, exact_top(a, 4), 0.0, 1.0)
+    problems = [(a, c, exact_top(a, 4), 0.0, 1.0), (a[:30], c[:30], exact_top(a[:30], 2), 0.2, 0.9)]
+    with_table = sweep_many([(a, c, inside.copy(), lo, hi) for a, c, inside, lo, hi in problems])
     monkeypatch.setattr(lines._Pairs, "_TABLE", 0)
-    assert sweep(a, c, exact_top(a, 4), 0.0, 1.0) == with_table
+    assert sweep_many(problems) == with_table
+
+
+def test_problems_swept_side_by_side_equal_each_alone() -> None:
+    """Padding to a common size and stepping all problems together changes no problem's
+    swaps or final set, whatever their sizes, set sizes and stretches of the path."""
+    rng = np.random.default_rng(13)
+    problems = []
+    for n, k in [(1, 1), (5, 5), (40, 3), (80, 10), (12, 1), (60, 7)]:
+        a, c = _lines(rng, "general" if n % 2 else "duplicates", n)
+        lo, hi = sorted(rng.random(2))
+        problems.append((a, c, right_limit_top(a, c, lo, k), lo, hi))
+    alone = [reference_sweep(a, c, inside.copy(), lo, hi) for a, c, inside, lo, hi in problems]
+    ends = [None] * len(problems)
+    for i, (a, c, inside, lo, hi) in enumerate(problems):
+        ends[i] = inside.copy()
+        reference_sweep(a, c, ends[i], lo, hi)
+    assert sweep_many(problems) == alone
+    for (_, _, inside, _, _), end in zip(problems, ends, strict=True):
+        np.testing.assert_array_equal(inside, end)

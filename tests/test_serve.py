@@ -91,7 +91,9 @@ def test_only_local_hosts_and_strict_headers(explorer) -> None:
 
 
 def test_the_command_refuses_a_port_out_of_range(capsys) -> None:
+    """A usage error: argparse's one line, exit 2."""
     from textig.cli import main
 
-    assert main(["serve", "--port", "70000"]) == 1
-    assert "--port" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", "--port", "70000"])
+    assert raised.value.code == 2 and "argument --port" in capsys.readouterr().err

@@ -116,6 +116,7 @@ class Explainer:
         self.settings = settings.but(
             method=resolve_method(settings.method, self.scorer),
             word_method=embedder.back_projection(settings.word_method),
+            device=embedder.use_device(settings.device),
         )
         self.vocabulary = [str(label) for label in self.scorer.labels]
         self._training_features = training_features

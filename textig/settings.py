@@ -12,12 +12,18 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.base import DEVICES
 from textig.errors import TextigError
 
 METHODS = ("auto", "exact", "gradients", "estimate")
 METHOD_HELP = (
     "auto: exact where the model offers path jumps (AnnexML votes, kNN), autograd where it is "
     "differentiable (torch), else the black-box estimate; exact, gradients, estimate force one"
+)
+
+DEVICE_HELP = (
+    "where SBERT's torch work runs: auto (CUDA when torch sees a device, else the CPU; "
+    "default), cpu, cuda (an error when torch sees none)"
 )
 
 
@@ -31,6 +37,8 @@ class ExplainSettings:
     first). word_steps: starting path points of token-level word IG (SBERT; None: the
     embedder's default). baseline: "auto", "mean", "neutral", "text:CAPTION" or a (dim,)
     array. top_features: features listed per label. seed: the estimator's random nodes.
+    device: where the embedder's torch work runs ("auto": CUDA when torch sees a device, else
+    the CPU; see ``embeddings.base.DEVICES``); resolved to the device that ran.
     """
 
     method: str = "auto"
@@ -41,10 +49,13 @@ class ExplainSettings:
     baseline: Any = "auto"
     top_features: int = 10
     seed: int = 0
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise TextigError(f"unknown IG method {self.method!r} (known: {', '.join(METHODS)})")
+        if self.device not in DEVICES:
+            raise TextigError(f"unknown device {self.device!r} (known: {', '.join(DEVICES)})")
         for name in ("steps", "top_features"):
             _check_count(name, getattr(self, name))
         if self.word_steps is not None:

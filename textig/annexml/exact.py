@@ -27,6 +27,7 @@ possible from rounding) spreads its ΔF along the path direction, (x_i - x'_i)²
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -94,9 +95,9 @@ class _LearnerPath:
             a, c = self.scorer.keys(cluster, self.ends)
             k = min(self.k, cluster.size)
             if seg.exact_start:
-                inside = exact_top(a, k)
+                inside = self._exact_top(cluster, 0)
             elif seg.start == 1.0:
-                inside = exact_top(c, k)
+                inside = self._exact_top(cluster, 1)
             else:
                 inside = right_limit_top(a, c, seg.start, k)
             planned.append((seg, a, c, inside, k))
@@ -106,13 +107,21 @@ class _LearnerPath:
         """Record the partition switches and the swaps of the swept segments (``starts``:
         each segment's set at its start; the sets in ``planned`` are the ones at its end)."""
         previous: tuple[int, np.ndarray] | None = None
-        for (seg, _, c, inside, k), first, swaps in zip(planned, starts, swept, strict=True):
+        for (seg, _, c, inside, _), first, swaps in zip(planned, starts, swept, strict=True):
+            cluster = self.learner.clusters[seg.cluster]
             if previous is not None:
                 self._partition(seg, previous, np.flatnonzero(first))
             if seg.exact_end and seg.end == 1.0:
-                swaps = swaps + endpoint_fixups(inside, exact_top(c, k), c)
-            self._swaps(seg.cluster, self.learner.clusters[seg.cluster], swaps)
+                swaps = swaps + endpoint_fixups(inside, self._exact_top(cluster, 1), c)
+            self._swaps(seg.cluster, cluster, swaps)
             previous = (seg.cluster, np.flatnonzero(inside))
+
+    def _exact_top(self, cluster: PreparedCluster, end: int) -> np.ndarray:
+        """Mask of the brute-force top set in ``cluster`` at the path's start (0) or end (1):
+        the scorer's own (already computed when it scored the caption and its baseline)."""
+        inside = np.zeros(cluster.size, dtype=bool)
+        inside[self.scorer.top(cluster, self.ends[end : end + 1])[0]] = True
+        return inside
 
     def _swaps(self, c: int, cluster: PreparedCluster, swaps: list[Swap]) -> None:
         """Record one cluster's swaps; their normals W(e_j - e_k) in one product."""
@@ -121,13 +130,10 @@ class _LearnerPath:
         entering = np.array([s.entering for s in swaps])
         leaving = np.array([s.leaving for s in swaps])
         normals = (cluster.E[entering] - cluster.E[leaving]) @ cluster.W.T
-        for s, j, k, normal in zip(swaps, entering, leaving, normals, strict=True):
-            delta = dict.fromkeys(cluster.label_ids(j).tolist(), 1)
-            for label in cluster.label_ids(k).tolist():
-                delta[label] = delta.get(label, 0) - 1
-            delta = {label: v for label, v in delta.items() if v}
-            ids = (int(cluster.ids[j]),), (int(cluster.ids[k]),)
-            self._record(s.alpha, "swap", (c, c), *ids, delta, normal)
+        changes = _label_changes(cluster.labels, entering, leaving)
+        ids = zip(cluster.ids[entering].tolist(), cluster.ids[leaving].tolist(), strict=True)
+        for s, (j, k), delta, normal in zip(swaps, ids, changes, normals, strict=True):
+            self._record(s.alpha, "swap", (c, c), (j,), (k,), delta, normal)
 
     def _record(self, alpha, kind, clusters, entering, leaving, delta, normal) -> None:
         detail = {
@@ -274,6 +280,31 @@ def _changes(
                 change = (new_c.labels[j] - new_c.labels[k]).toarray().ravel()
                 found.append((change, new_c.W @ (new_c.embedding(j) - new_c.embedding(k))))
     return found
+
+
+def _label_changes(labels, entering: np.ndarray, leaving: np.ndarray) -> list[dict[int, int]]:
+    """Per swap, {label: +1 or -1} for the labels member entering[i] carries and leaving[i]
+    does not, or the other way round (a label both carry does not change)."""
+    n_labels = labels.shape[1]
+
+    def carried(members: np.ndarray) -> np.ndarray:  # swap · L + label, each pair once
+        starts, counts = labels.indptr[members], np.diff(labels.indptr)[members]
+        swap = np.repeat(np.arange(len(members)), counts)
+        offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        return np.unique(swap * n_labels + labels.indices[np.repeat(starts, counts) + offset])
+
+    gained, lost = carried(entering), carried(leaving)
+    up = np.setdiff1d(gained, lost, assume_unique=True)
+    down = np.setdiff1d(lost, gained, assume_unique=True)
+    keys = np.concatenate([up, down])
+    signs = np.repeat(np.array([1, -1]), [len(up), len(down)])
+    order = np.argsort(keys, kind="stable")
+    swap, label = np.divmod(keys[order], n_labels)
+    bounds = np.searchsorted(swap, np.arange(len(entering) + 1)).tolist()
+    label, sign = label.tolist(), signs[order].tolist()
+    return [
+        dict(zip(label[lo:hi], sign[lo:hi], strict=True)) for lo, hi in itertools.pairwise(bounds)
+    ]
 
 
 def _set_votes(cluster: PreparedCluster, members: np.ndarray) -> np.ndarray:

@@ -73,10 +73,6 @@ class PreparedCluster:
         """Training embedding e_j of one member."""
         return self.E[member]
 
-    def label_ids(self, member: int) -> np.ndarray:
-        """Label ids carried by one member."""
-        return self.labels.indices[self.labels.indptr[member] : self.labels.indptr[member + 1]]
-
     @cached_property
     def source(self) -> np.ndarray:
         """(n_c,) each member's first member with the same embedding (itself if unique)."""
@@ -152,6 +148,9 @@ class _RecentRows:
         names = [(id(cluster), row.tobytes()) for row in X]
         with self._lock:
             found = [self._kept.get(name) for name in names]
+            for name, entry in zip(names, found, strict=True):
+                if entry is not None:
+                    self._kept.move_to_end(name)
         missing = [i for i, entry in enumerate(found) if entry is None]
         if missing:
             fresh = cluster.keys(X[missing])
@@ -280,12 +279,14 @@ class BruteForceScorer:
                 members = np.full((len(X), self.num_nn), -1, dtype=np.int64)
                 for c in np.unique(assigned):
                     rows = np.flatnonzero(assigned == c)
-                    top = self._top_in_cluster(learner.clusters[c], X[rows])
+                    top = self.top(learner.clusters[c], X[rows])
                     members[rows, : top.shape[1]] = top
                 result.append((assigned, members))
         return result
 
-    def _top_in_cluster(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
+    def top(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
+        """(n, min(num_nn, size)) positions of each row's top members in ``cluster``, ascending
+        (ties to the lower position); remembered for a few rows."""
         if len(X) <= _FEW_ROWS:
             return np.stack([self._recent_top(entry) for entry in self._recent.entries(cluster, X)])
         block = max(1, _BLOCK // max(cluster.size, 1))
@@ -298,7 +299,7 @@ class BruteForceScorer:
     def _votes_in_cluster(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
         """(n, L) votes of rows that all fall in ``cluster``."""
         if len(X) > _FEW_ROWS:
-            top = self._top_in_cluster(cluster, X)
+            top = self.top(cluster, X)
             return (selection(top, cluster.size) @ cluster.labels).toarray()
         votes = []
         for entry in self._recent.entries(cluster, X):

@@ -93,6 +93,18 @@ class Counter:
             plus[block], minus[block] = self._axis_block(points[block], steps, moved, columns)
         return plus, minus
 
+    def point_differences(
+        self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Like ``axis_differences`` with each point's own steps (m, d): one call where the
+        model takes per-point steps (``axis_steps_per_point``), else one call per point."""
+        if self.has_axis and getattr(self.f, "axis_steps_per_point", False):
+            return self._axis_block(points, steps, np.flatnonzero(steps.any(axis=0)), columns)
+        pairs = [
+            self.axis_differences(p[None], s, columns) for p, s in zip(points, steps, strict=True)
+        ]
+        return np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs])
+
     def _axis_block(self, P: np.ndarray, steps: np.ndarray, moved: np.ndarray, columns):
         m, d = P.shape
         if self.has_axis:

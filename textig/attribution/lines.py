@@ -75,23 +75,37 @@ def _overtaking(a: np.ndarray, c: np.ndarray, ins: np.ndarray):
 
 
 class _Pairs:
-    """``_overtaking`` of every line against each problem's insiders: read from a table of
-    every pair when the problems are small, else computed for the pairs asked."""
+    """``_overtaking`` of every line of each problem against some of its lines: read from a
+    table of every pair when the problems are small, else computed for the pairs asked.
+    Pairs with a padding line never overtake (start = inf)."""
 
     _TABLE = 1 << 21  # pairs up to which the table (16 MB) is kept
 
-    def __init__(self, a: np.ndarray, c: np.ndarray) -> None:
-        self.a, self.c = a, c
+    def __init__(self, a: np.ndarray, c: np.ndarray, line: np.ndarray) -> None:
+        self.a, self.c, self.line = a, c, line
         self.table = None
         if a.size * a.shape[1] <= self._TABLE:
-            every = np.broadcast_to(np.arange(a.shape[1]), a.shape)
-            self.table = _overtaking(a, c, every)
+            self.table = self._computed(np.broadcast_to(np.arange(a.shape[1]), a.shape))
+
+    def _computed(self, ins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        start, end = _overtaking(self.a, self.c, ins)
+        rows = np.arange(len(ins))[:, None]
+        real = self.line[:, :, None] & self.line[rows, ins][:, None, :]
+        return np.where(real, start, np.inf), end
 
     def cells(self, ins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(start, end) (P, M, K) of every line against the lines ``ins`` (P, K)."""
         if self.table is None:
-            return _overtaking(self.a, self.c, ins)
+            return self._computed(ins)
         at = np.arange(len(ins))[:, None, None], np.arange(self.a.shape[1])[None, :, None]
         return self.table[0][(*at, ins[:, None, :])], self.table[1][(*at, ins[:, None, :])]
+
+    def take(self, keep: np.ndarray) -> _Pairs:
+        """The pairs of the kept problems only."""
+        kept = _Pairs.__new__(_Pairs)
+        kept.a, kept.c, kept.line = self.a[keep], self.c[keep], self.line[keep]
+        kept.table = None if self.table is None else (self.table[0][keep], self.table[1][keep])
+        return kept
 
 
 @dataclass
@@ -130,8 +144,9 @@ class _Batch:
 
 
 def sweep_many(problems: list[tuple[np.ndarray, np.ndarray, np.ndarray, float, float]]):
-    """``sweep`` of independent problems (a, c, inside, lo, hi) side by side, one step of each
-    per pass: the swaps of each, and each ``inside`` updated in place.
+    """Swaps keeping each ``inside`` the top set of its lines (1-alpha)a + alpha·c, alpha in
+    [lo, hi), for independent problems (a, c, inside, lo, hi) side by side, one step of each
+    per pass; each ``inside`` is updated in place.
 
     Each step finds the earliest alpha (not before the last swap) at which some outside line j
     ranks above some inside line k just after alpha, and swaps them; a pair already in the
@@ -146,42 +161,44 @@ def sweep_many(problems: list[tuple[np.ndarray, np.ndarray, np.ndarray, float, f
     index = np.arange(len(problems))  # problem of each batch row
     now = batch.lo.copy()
     moved = np.zeros_like(batch.inside)  # lines that entered or left at alpha = now
-    pairs = _Pairs(batch.a, batch.c)
-    limit = _MAX_SWAPS_PER_LINE * batch.a.shape[1] + 16
-    for _ in range(limit):
-        start, end = pairs.cells(batch.ins)
-        at = now[:, None, None]
-        rows = np.arange(len(index))[:, None]
-        pair = (batch.line & ~batch.inside)[:, :, None] & batch.line[rows, batch.ins][:, None, :]
-        when = np.where(pair & (at < end), np.maximum(start, at), np.inf)
-        repeat = (when == at) & (moved[:, :, None] | moved[rows, batch.ins][:, None, :])
-        when[repeat] = np.inf  # a line moves at most once per alpha: breaks rounding cycles
-        first = when.min(axis=(1, 2))
+    slope = batch.c - batch.a
+    pairs = _Pairs(batch.a, batch.c, batch.line)
+    start, end = pairs.cells(batch.ins)  # every line against each insider, kept up to date
+    for _ in range(_MAX_SWAPS_PER_LINE * batch.a.shape[1] + 16):
+        from_now = np.where(batch.inside, np.inf, now[:, None])[:, :, None]  # insiders: never
+        when = np.where(now[:, None, None] < end, np.maximum(start, from_now), np.inf)
+        flat = when.reshape(len(when), -1)
+        earliest = flat.argmin(axis=1)
+        first = flat[np.arange(len(flat)), earliest]
+        stuck = np.flatnonzero((first == now) & moved.any(axis=1))
+        if len(stuck):  # a line moves at most once per alpha: breaks rounding cycles
+            held = moved[stuck[:, None], batch.ins[stuck]][:, None, :]
+            again = (when[stuck] == now[stuck, None, None]) & (moved[stuck, :, None] | held)
+            when[stuck] = np.where(again, np.inf, when[stuck])
+            earliest[stuck] = when[stuck].reshape(len(stuck), -1).argmin(axis=1)
+            first[stuck] = flat[stuck, earliest[stuck]]
         going = first < batch.hi
         if not going.all():
             for i, b in zip(index[~going], np.flatnonzero(~going), strict=True):
-                size = len(problems[i][0])
-                problems[i][2][:] = batch.inside[b, :size]
+                problems[i][2][:] = batch.inside[b, : len(problems[i][0])]
             if not going.any():
                 return found
             keep = np.flatnonzero(going)
             batch, index, now, moved = batch.take(keep), index[keep], now[keep], moved[keep]
-            first, when, rows = first[keep], when[keep], rows[: len(keep)]
-            pairs = _Pairs(batch.a, batch.c) if pairs.table is None else _sliced(pairs, keep)
+            first, when, slope = first[keep], when[keep], slope[keep]
+            earliest, flat = earliest[keep], flat[keep]
+            pairs, start, end = pairs.take(keep), start[keep], end[keep]
         moved[first > now] = False
-        hit = when == first[:, None, None]
-        slope = batch.c - batch.a
-        entering = hit.any(axis=2)
-        best = np.where(entering, slope, -np.inf).max(axis=1, keepdims=True)
-        j = np.argmax(entering & (slope == best), axis=1)  # then the lowest position
-        r = rows[:, 0]
-        leaving = hit[r, j]  # (P, K)
-        held = slope[rows, batch.ins]
-        low = np.where(leaving, held, np.inf).min(axis=1, keepdims=True)
-        q = np.argmax(np.where(leaving & (held == low), batch.ins, -1), axis=1)  # highest position
+        r = np.arange(len(index))
+        j, q = np.divmod(earliest, batch.ins.shape[1])  # the pair, unless several tie
+        tied = np.flatnonzero((flat == first[:, None]).sum(axis=1) > 1)
+        if len(tied):
+            j[tied], q[tied] = _tie_break(when[tied], first[tied], slope[tied], batch.ins[tied])
         k = batch.ins[r, q]
         batch.inside[r, j], batch.inside[r, k] = True, False
         batch.ins[r, q] = j
+        column = pairs.cells(j[:, None])
+        start[r, :, q], end[r, :, q] = column[0][:, :, 0], column[1][:, :, 0]
         moved[r, j] = moved[r, k] = True
         for i, alpha, entered, left in zip(index, first, j, k, strict=True):
             found[i].append(Swap(float(alpha), int(entered), int(left)))
@@ -189,18 +206,19 @@ def sweep_many(problems: list[tuple[np.ndarray, np.ndarray, np.ndarray, float, f
     raise RuntimeError("line sweep did not terminate")  # pragma: no cover - a bug guard
 
 
-def _sliced(pairs: _Pairs, keep: np.ndarray) -> _Pairs:
-    """The pair table of the kept problems only."""
-    kept = _Pairs.__new__(_Pairs)
-    kept.a, kept.c = pairs.a[keep], pairs.c[keep]
-    kept.table = (pairs.table[0][keep], pairs.table[1][keep])
-    return kept
-
-
-def sweep(a: np.ndarray, c: np.ndarray, inside: np.ndarray, lo: float, hi: float) -> list[Swap]:
-    """Swaps keeping ``inside`` the top set of the lines (1-alpha)a + alpha·c, alpha in [lo, hi)
-    (``sweep_many`` of one problem); ``inside`` is updated in place."""
-    return sweep_many([(a, c, inside, lo, hi)])[0]
+def _tie_break(when, first, slope, ins) -> tuple[np.ndarray, np.ndarray]:
+    """(j, q) where several pairs overtake first: the strongest outsider just after (largest
+    slope, then lowest position) and the weakest insider it overtakes (smallest slope, then
+    highest position), at column q of ``ins``."""
+    r = np.arange(len(when))
+    hit = when == first[:, None, None]
+    entering = hit.any(axis=2)
+    best = np.where(entering, slope, -np.inf).max(axis=1, keepdims=True)
+    j = np.argmax(entering & (slope == best), axis=1)
+    leaving = hit[r, j]
+    held = slope[r[:, None], ins]
+    low = np.where(leaving, held, np.inf).min(axis=1, keepdims=True)
+    return j, np.argmax(np.where(leaving & (held == low), ins, -1), axis=1)
 
 
 def endpoint_fixups(inside: np.ndarray, target: np.ndarray, c: np.ndarray) -> list[Swap]:
@@ -247,9 +265,10 @@ def candidates(a: np.ndarray, c: np.ndarray, lo: float, hi: float, k: int) -> np
 
 
 def sweep_pruned(a: np.ndarray, c: np.ndarray, inside: np.ndarray, lo: float, hi: float, k: int):
-    """``sweep`` over [lo, hi) of only the lines that can reach the top set (``candidates``).
+    """The swaps over [lo, hi) of only the lines that can reach the top set (``candidates``).
 
-    Equal to ``sweep`` on all lines, much faster when there are many (a cluster, a training set).
+    Equal to ``sweep_many`` on all lines, much faster when there are many (a cluster, a
+    training set); ``inside`` is updated in place.
     """
     return sweep_pruned_many([(a, c, inside, lo, hi, k)])[0]
 

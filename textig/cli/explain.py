@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from textig.cli.arguments import positive_int
 from textig.errors import TextigError, UsageError
-from textig.settings import DEFAULTS, METHOD_HELP, METHODS, ExplainSettings
+from textig.settings import (
+    DEFAULTS,
+    DEVICE_HELP,
+    DEVICES,
+    METHOD_HELP,
+    METHODS,
+    ExplainSettings,
+)
 
 if TYPE_CHECKING:
     from embeddings.base import Embedder
@@ -67,6 +74,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS.word_steps,
         help="starting path points of SBERT's word IG (default: the embedder's, 32)",
     )
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULTS.device, help=DEVICE_HELP)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
     parser.add_argument("--name", help="report file name without extension")
     parser.add_argument("--seed", type=int, help="seed for training a model when none is given")
@@ -225,6 +233,7 @@ def make_explainer(
         steps=args.steps,
         word_method=word_method,
         word_steps=args.word_steps,
+        device=args.device,
         baseline=baselines[0],
     )
     return Explainer(

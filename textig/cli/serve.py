@@ -10,7 +10,7 @@ from pathlib import Path
 
 from textig.cli.arguments import port_number
 from textig.errors import TextigError
-from textig.settings import DEFAULTS, METHOD_HELP, METHODS
+from textig.settings import DEFAULTS, DEVICE_HELP, DEVICES, METHOD_HELP, METHODS
 
 DEFAULT_PORT = 8765
 
@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="model file of one embedder (repeatable); others are trained/cached",
     )
     parser.add_argument("--method", choices=METHODS, default=DEFAULTS.method, help=METHOD_HELP)
+    parser.add_argument("--device", choices=DEVICES, default=DEFAULTS.device, help=DEVICE_HELP)
     parser.add_argument("--seed", type=int, help="seed for training a model when none is given")
     parser.set_defaults(func=run)
 
@@ -63,6 +64,7 @@ def _explainers(args: argparse.Namespace) -> dict:
         method=args.method,
         steps=DEFAULTS.steps,
         word_steps=DEFAULTS.word_steps,
+        device=args.device,
     )
     return {
         spec: make_explainer(spec, models.get(spec), dataset, setup, need_training=True)

@@ -3,17 +3,17 @@
 Per run (one settings hash; named by its embedder) and label: over every explained (caption,
 label) row, each content word's attributions are summed (``textig.evaluation.words`` decides
 what a content word is; words are compared lowercased, and the forms of a word that occur in
-the run are one entry, e.g. palms + palm, by ``form_groups``' documented plural rule; each
-entry lists its forms with their own sums). An entry's ``sum`` ranks it: the total it added to
-the label's scores over the corpus (word scores are additive, so sums over captions and forms
-are still shares of the explained scores), which weighs how often a word occurs by how hard it
-pushes; ``mean`` (per caption it occurs in) would rank a word seen once above one that drives
-the label everywhere, so it is shown, not ranked by. ``count`` counts the captions it occurs
-in, and its ``examples`` are the captions where it pushed hardest. Agreement between two
-embedders, per label they both explained: the overlap of their top words pushing up, and the
-rank correlation of the word sums over the words both saw. The faithfulness, plausibility and
-completeness tables are ``textig.evaluation.summary``'s, fed from the rows' deletion curves
-and word scores.
+the results are one entry, the same for every run, e.g. palms + palm, by ``form_groups``'
+documented plural rule; each entry lists its forms with their own sums). An entry's ``sum``
+ranks it: the total it added to the label's scores over the corpus (word scores are additive,
+so sums over captions and forms are still shares of the explained scores), which weighs how
+often a word occurs by how hard it pushes; ``mean`` (per caption it occurs in) would rank a
+word seen once above one that drives the label everywhere, so it is shown, not ranked by.
+``count`` counts the captions it occurs in, and its ``examples`` are the captions where it
+pushed hardest. Agreement between two embedders, per label they both explained: the overlap of
+their top words pushing up, and the rank correlation of the word sums over the words both saw.
+The faithfulness, plausibility and completeness tables are ``textig.evaluation.summary``'s, fed
+from the rows' deletion curves and word scores.
 """
 
 from __future__ import annotations
@@ -60,14 +60,21 @@ def _run_names(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
     }
 
 
-def label_words(rows: Sequence[dict[str, Any]], top: int) -> dict[str, dict[str, Any]]:
+def word_groups(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """``form_groups`` over every content word of ``rows``."""
+    return form_groups(w.text for row in rows for w in _words(row) if is_content_word(w))
+
+
+def label_words(
+    rows: Sequence[dict[str, Any]], top: int, groups: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
     """Per label: pairs explained, and the word groups pushing it up and down over all captions.
 
-    Words are grouped by their forms (``form_groups`` over every content word of ``rows``:
-    palms and palm are one entry when both occur); a group's attribution in a caption is the sum
-    of its forms' there, and each form's own sum and count are kept for the reader.
+    Words are grouped by their forms (``groups``, by default ``word_groups(rows)``: palms and
+    palm are one entry when both occur); a group's attribution in a caption is the sum of its
+    forms' there, and each form's own sum and count are kept for the reader.
     """
-    groups = form_groups(w.text for row in rows for w in _words(row) if is_content_word(w))
+    groups = word_groups(rows) if groups is None else groups
     per_label: dict[str, dict[str, dict]] = defaultdict(dict)
     pairs: dict[str, int] = defaultdict(int)
     for row in rows:
@@ -186,6 +193,7 @@ def build_report(results: Path, top: int = 10) -> dict[str, Any]:
     table = read_results(results)
     rows = table.sort_by([("caption_id", "ascending"), ("label_rank", "ascending")]).to_pylist()
     names = _run_names(rows)
+    groups = word_groups([r for r in rows if r["error"] is None])  # one grouping for every run
     runs: dict[str, dict[str, Any]] = {}
     for run_hash, name in names.items():
         mine = [r for r in rows if r["settings_hash"] == run_hash]
@@ -200,7 +208,7 @@ def build_report(results: Path, top: int = 10) -> dict[str, Any]:
             "captions": len({r["caption_id"] for r in mine}),
             "failed": sorted({r["caption_id"] for r in mine if r["error"] is not None}),
             "pairs": len(explained),
-            "labels": label_words(explained, top),
+            "labels": label_words(explained, top, groups),
             "evaluation": evaluation_summary(explained),
         }
     return {

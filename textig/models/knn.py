@@ -78,6 +78,7 @@ class KnnScorer:
     neighbours behind a score. ``scale_invariant`` for cosine (a zero baseline is refused)."""
 
     max_score = 1.0
+    axis_steps_per_point = True  # axis_scores also takes (m, d) steps
 
     def __init__(
         self,
@@ -138,17 +139,19 @@ class KnnScorer:
         """Scores of every nudge points[p] ± steps[i]·e_i, (m, d, C) each, without a full
         neighbour search per nudge: a nudge moves key j by ±steps[i]·g_ji (g the key's
         gradient), so only points whose key is within twice the largest move of the k-th
-        can enter the set; those are ranked for every nudge at once."""
+        can enter the set; those are ranked for every nudge at once. ``steps`` may also be
+        (m, d): each point's own steps (``axis_steps_per_point``)."""
         points = np.asarray(points, dtype=np.float64)
-        steps = np.asarray(steps, dtype=np.float64)
+        steps = np.broadcast_to(np.asarray(steps, dtype=np.float64), points.shape)
         Y = self.Y if columns is None else self.Y[:, np.asarray(columns, dtype=np.int64)]
-        reach = 2.0 * float(np.max(np.abs(steps) * np.max(np.abs(self._points), axis=0)))
-        plus = np.empty((len(points), len(steps), Y.shape[1]))
+        plus = np.empty((len(points), points.shape[1], Y.shape[1]))
         minus = np.empty_like(plus)
+        largest = np.max(np.abs(self._points), axis=0)
         for p, keys in enumerate(self.keys(points)):
+            reach = 2.0 * float(np.max(np.abs(steps[p]) * largest))
             kth = np.partition(keys, len(keys) - self.k)[len(keys) - self.k]
             near = np.flatnonzero(keys >= kth - reach)  # ascending: position order = index order
-            moves = steps[:, None] * self._points[near].T  # (d, c)
+            moves = steps[p][:, None] * self._points[near].T  # (d, c)
             for out, sign in ((plus, 1.0), (minus, -1.0)):
                 chosen = near[_top_k(keys[near][None, :] + sign * moves, self.k)]
                 out[p] = Y[chosen].sum(axis=1) / self.k

@@ -58,7 +58,9 @@ class HasAxisScores(Protocol):
     """Scores of every one-feature nudge of some points, faster than materialising them.
 
     ``axis_scores(points (m, d), steps (d,), columns)`` -> (plus, minus), each (m, d, C):
-    the scores of ``points[p] ± steps[i]·e_i`` for the label ``columns``.
+    the scores of ``points[p] ± steps[i]·e_i`` for the label ``columns``. A scorer that sets
+    ``axis_steps_per_point = True`` also takes steps (m, d), one row per point (the located-jumps
+    estimator probes every jump at once with it).
     """
 
     def axis_scores(
