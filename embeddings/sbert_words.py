@@ -127,26 +127,44 @@ class _Panel:
 
 
 def _settle(
-    panel: _Panel,
+    panels: list[_Panel],
     heads64: torch.Tensor,
     total: torch.Tensor,
     quadrature: Quadrature,
     steps: int,
     used: torch.Tensor,
     scores: torch.Tensor,
-) -> _Panel | None:
-    """Add the scores of the panel's labels that meet their share of the sum rule (or have no
-    points left) into ``scores``; the panel of the others, to be halved, or None."""
-    assert panel.scores is not None
-    used[panel.labels] += steps
-    local = heads64[panel.labels] @ (panel.s_b - panel.s_a)
-    gap = (panel.scores.sum(dim=1) - local).abs()
-    share = (panel.b - panel.a) * quadrature.tolerance * total[panel.labels].abs()
-    miss = (gap > share) & (used[panel.labels] + 2 * steps <= quadrature.max_steps)
-    scores[panel.labels[~miss]] += panel.scores[~miss]
-    if not bool(miss.any()):
-        return None
-    return _Panel(panel.a, panel.b, panel.s_a, panel.s_b, panel.labels[miss])
+    slack: torch.Tensor,
+) -> list[_Panel]:
+    """Add into ``scores`` the scores of each panel's labels that meet the sum rule, and return
+    the panels of the others, to be halved.
+
+    A label meets it on a stretch when its gap is within the stretch's share of the tolerance,
+    or within the share plus ``slack``: what the label's stretches accepted so far left unused
+    of their shares (spent as it is lent). So the accepted gaps of a label never add up to more
+    than its whole tolerance, and one rough stretch does not force refining its neighbours. A
+    label with no points left is accepted as it is.
+    """
+    excesses = []
+    for panel in panels:
+        assert panel.scores is not None
+        used[panel.labels] += steps
+        local = heads64[panel.labels] @ (panel.s_b - panel.s_a)
+        gap = (panel.scores.sum(dim=1) - local).abs()
+        share = (panel.b - panel.a) * quadrature.tolerance * total[panel.labels].abs()
+        excesses.append(gap - share)
+        slack.index_add_(0, panel.labels, (share - gap).clamp(min=0))
+    split = []
+    for panel, excess in zip(panels, excesses, strict=True):
+        assert panel.scores is not None
+        over = excess > 0
+        lent = over & (excess <= slack[panel.labels])
+        slack[panel.labels[lent]] -= excess[lent]
+        miss = over & ~lent & (used[panel.labels] + 2 * steps <= quadrature.max_steps)
+        scores[panel.labels[~miss]] += panel.scores[~miss]
+        if bool(miss.any()):
+            split.append(_Panel(panel.a, panel.b, panel.s_a, panel.s_b, panel.labels[miss]))
+    return split
 
 
 def _integrate_panels(
@@ -186,13 +204,11 @@ def _integrated_piece_scores(
     scores = torch.zeros((len(heads), len(start)), dtype=torch.float64, device=start.device)
     used = torch.zeros(len(heads), dtype=torch.long, device=start.device)
     steps = quadrature.steps
+    slack = torch.zeros(len(heads), dtype=torch.float64, device=start.device)
     pending = [_Panel(0.0, 1.0, ends[0], ends[1], torch.arange(len(heads), device=start.device))]
     while pending:
         _integrate_panels(embedder, path, pending, heads, steps)
-        missed = [
-            _settle(panel, heads64, total, quadrature, steps, used, scores) for panel in pending
-        ]
-        split = [panel for panel in missed if panel is not None]
+        split = _settle(pending, heads64, total, quadrature, steps, used, scores, slack)
         if not split:
             break
         middles = path.sentences(embedder, np.array([(p.a + p.b) / 2 for p in split]))

@@ -101,17 +101,21 @@ def check_path_jumps(scorer: HasPathJumps, X: np.ndarray) -> None:
 
 
 def check_axis_scores(scorer: HasAxisScores, X: np.ndarray) -> None:
-    """Nudge scores equal the scores of the nudged points, materialised."""
+    """Nudge scores equal the scores of the nudged points, materialised; with per-point steps
+    too where the scorer declares ``axis_steps_per_point``."""
     points, d = X[:2], X.shape[1]
-    steps = np.linspace(0.01, 0.05, d)
+    shared = np.linspace(0.01, 0.05, d)
     columns = np.arange(min(3, len(scorer.labels)))
-    plus, minus = scorer.axis_scores(points, steps, columns)
-    nudged = points[:, None, :] + np.eye(d)[None] * steps[None, :, None]
-    want = scorer(nudged.reshape(-1, d))[:, columns].reshape(len(points), d, -1)
-    _require(bool(np.allclose(plus, want, atol=1e-9)), "axis_scores(+) differ from the scores")
-    nudged = points[:, None, :] - np.eye(d)[None] * steps[None, :, None]
-    want = scorer(nudged.reshape(-1, d))[:, columns].reshape(len(points), d, -1)
-    _require(bool(np.allclose(minus, want, atol=1e-9)), "axis_scores(-) differ from the scores")
+    cases = [(shared, np.broadcast_to(shared, points.shape))]
+    if getattr(scorer, "axis_steps_per_point", False):
+        own = np.stack([shared, shared[::-1]])[: len(points)]
+        cases.append((own, own))
+    for steps, rows in cases:
+        plus, minus = scorer.axis_scores(points, steps, columns)
+        for got, sign, name in ((plus, 1.0, "+"), (minus, -1.0, "-")):
+            nudged = points[:, None, :] + sign * np.eye(d)[None] * rows[:, None, :]
+            want = scorer(nudged.reshape(-1, d))[:, columns].reshape(len(points), d, -1)
+            _require(bool(np.allclose(got, want, atol=1e-9)), f"axis_scores({name}) differ")
 
 
 def check_gradients(scorer: HasGradients, X: np.ndarray) -> None:
