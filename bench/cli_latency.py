@@ -2,7 +2,7 @@
 explanation's own time.
 
 Usage: python bench/cli_latency.py [--runs 5] [--embedders glove,sbert] [--caption TEXT]
-                                   [--against REV]
+                                   [--against REV] [--threads N]
 
 Each embedder first runs once untimed, so its model, features, asset hashes and word list are
 cached (as for a user's second command). Then, ``--runs`` times, interleaved so machine load
@@ -12,7 +12,9 @@ report's ``timings.total`` (the explanation proper, wall), and overhead = wall -
 imports, model and data loading, report writing), against the targets (GloVe <= 1.0 s, SBERT
 <= 4 s on the project's 2-core machine). ``--against REV`` adds rows for textig at git revision
 REV (a temporary worktree first on ``PYTHONPATH``), run in the same interleaved rounds; both
-sides then start as ``python -m textig``.
+sides then start as ``python -m textig``. ``--threads N`` sets ``OMP_NUM_THREADS`` for every
+process: on a machine loaded by other work, torch's threads spin waiting for each other and the
+figures measure that noise; one thread measures the work.
 """
 
 from __future__ import annotations
@@ -47,10 +49,10 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+def _run(command: list[str], env: dict[str, str], cwd: Path = REPO) -> tuple[float, float, str]:
     """Wall and CPU seconds and stdout of one process; a failure stops the benchmark."""
     started, cpu = time.perf_counter(), _children_cpu()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"cli_latency: {' '.join(command[:3])} ... failed:\n{done.stderr}")
@@ -60,7 +62,7 @@ def _run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 def _explain(side: Side, embedder: str, caption: str, out: Path) -> list[float]:
     """[wall, CPU, timings.total] of one `textig explain` process."""
     command = [*side.command, "explain", caption, "--embedder", embedder, "--out", str(out)]
-    wall, cpu, stdout = _run(command, side.env)
+    wall, cpu, stdout = _run(command, side.env, side.tree)
     report = next(line for line in stdout.splitlines() if line.endswith(".json"))
     total = float(json.loads(Path(report).read_text(encoding="utf-8"))["timings"]["total"])
     return [wall, cpu, total]
@@ -68,11 +70,13 @@ def _explain(side: Side, embedder: str, caption: str, out: Path) -> list[float]:
 
 @dataclass(frozen=True)
 class Side:
-    """How to start one textig: a label for its rows, the command and its environment."""
+    """How to start one textig: a label for its rows, the command, its environment and the
+    tree it runs in (``python -m`` puts the working directory first on the import path)."""
 
     label: str
     command: list[str]
     env: dict[str, str]
+    tree: Path = REPO
 
 
 def _rounds(sides: list[Side], embedders: list[str], caption: str, runs: int, out: Path) -> dict:
@@ -114,10 +118,17 @@ def main() -> None:
     parser.add_argument("--embedders", default="glove,sbert")
     parser.add_argument("--caption", default=CAPTION)
     parser.add_argument("--against", metavar="REV", help="also time textig at git revision REV")
+    parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS of the processes")
     args = parser.parse_args()
     embedders = args.embedders.split(",")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    print(f"textig explain {args.caption!r}, cached model, median of {args.runs} cold processes")
+    if args.threads:
+        env["OMP_NUM_THREADS"] = str(args.threads)
+    threads = f", OMP_NUM_THREADS={args.threads}" if args.threads else ""
+    print(
+        f"textig explain {args.caption!r}, cached model, median of {args.runs} cold processes"
+        f"{threads}"
+    )
     with contextlib.ExitStack() as stack:
         out = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         sides = [Side("", _textig(), env)]
@@ -127,7 +138,7 @@ def main() -> None:
             here = {**env, "PYTHONPATH": str(REPO)}
             sides = [
                 Side("", module, here),
-                Side(" @REV", module, {**env, "PYTHONPATH": str(tree)}),
+                Side(" @REV", module, {**env, "PYTHONPATH": str(tree)}, tree),
             ]
             print(f"@REV = {describe(args.against)}, both started as python -m textig")
         rows = _rounds(sides, embedders, args.caption, args.runs, out)
