@@ -16,7 +16,10 @@ import numpy as np
 from embeddings.errors import TextigError
 
 ENTRY_POINT_GROUP = "textig.embedders"
-WORD_KINDS = ("word", "stopword", "oov", "truncated")  # truncated: past the model's window
+WORD_KINDS = ("word", "stopword", "oov", "truncated", "frame")
+# truncated: past the model's window; frame: the share of the masked caption itself, which is
+# no single word's (SBERT "ig" words under a baseline other than the masked caption)
+FRAME_TEXT = "(sentence frame)"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ the linear head ḡ_l·s(E), along the straight path to E from E', the caption w
 words' pieces replaced by [MASK] (stopwords, punctuation and specials kept: they score 0).
 Piece scores sum to ḡ_l·(s(E) - s(E')) up to quadrature error (checked, and the grid refined
 where it misses), so with the neutral baseline x' = s(E') they sum to the feature attribution
-total ḡ_l·(x - x').
+total ḡ_l·(x - x'). Under another baseline one more entry, kind "frame", carries the exact
+share ḡ_l·(s(E') - x') of the masked caption itself, so words and frame sum to that total.
 "jacobian_norm" (the original report's variant): ‖∂(ḡ_l·s)/∂e_t‖₂ at E, unsigned, no sum rule.
 "occlusion": ḡ_l·(s(E) - s(E with word w's pieces masked)), what deleting the word does to the
 linearised score; signed, one forward pass per word, no sum rule.
@@ -13,14 +14,13 @@ linearised score; signed, one forward pass per word, no sum rule.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from embeddings.base import WordScore
+from embeddings.base import FRAME_TEXT, WordScore
 from embeddings.quadrature import gauss_legendre
 
 if TYPE_CHECKING:
@@ -254,17 +254,21 @@ def _occlusion_scores(
     return scores.cpu().numpy()
 
 
-def _check_baseline(neutral: np.ndarray, baseline: np.ndarray) -> None:
-    """Warn when the feature baseline is not s(E'): word scores then miss ḡ·(s(E') - x')."""
-    gap = float(np.abs(neutral - baseline).max())
-    if gap > _BASELINE_TOLERANCE:
-        warnings.warn(
-            "sbert 'ig' word scores integrate from the masked caption (neutral baseline); the "
-            f"given baseline differs from it (max abs {gap:.3g}), so they sum to "
-            "gbar·(x - neutral) rather than gbar·(x - baseline)",
-            UserWarning,
-            stacklevel=4,
-        )
+def _frame_scores(
+    text: str, gbar: np.ndarray, neutral: np.ndarray, baseline: np.ndarray
+) -> list[WordScore]:
+    """The sentence frame's share when the feature baseline x' is not s(E'): one entry per label,
+    ḡ_l·(s(E') - x'), exact (no quadrature).
+
+    The "ig" words integrate from E' (the caption with its content words masked), so they add up
+    to ḡ·(x - s(E')); what separates the masked caption itself (its stopwords, punctuation and
+    length) from the baseline belongs to no single word. Listed as kind "frame" with an empty
+    span at the caption's end, so the words and the frame add up to ḡ·(x - x').
+    """
+    if float(np.abs(neutral - baseline).max()) <= _BASELINE_TOLERANCE:
+        return []
+    offsets = np.asarray(gbar, dtype=np.float64) @ (neutral - baseline)
+    return [WordScore(FRAME_TEXT, len(text), len(text), float(o), "frame") for o in offsets]
 
 
 def word_spans(
@@ -321,7 +325,9 @@ def word_attributions(
     heads = torch.as_tensor(gbar, dtype=embeds.dtype, device=embeds.device)
     if method == "ig":
         scores, neutral = _integrated_piece_scores(embedder, inputs, heads, quadrature)
-        _check_baseline(neutral, baseline)
+        frame = _frame_scores(text, gbar, np.asarray(neutral, dtype=np.float64), baseline)
+        words = merge_pieces(text, inputs, scores)
+        return [[*row, f] for row, f in zip(words, frame, strict=True)] if frame else words
     elif method == "occlusion":
         scores = _occlusion_scores(embedder, inputs, heads)
     else:

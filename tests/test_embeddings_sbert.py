@@ -175,9 +175,28 @@ def test_occlusion_is_what_masking_the_word_does(sbert: SbertEmbedder) -> None:
             assert abs(scored[word]) > 1e-3
 
 
-def test_other_baseline_warns_that_words_start_from_the_mask(sbert: SbertEmbedder) -> None:
-    with pytest.warns(UserWarning, match="neutral baseline"):
-        sbert.word_attributions(CAPTION, np.ones((1, 384)), np.zeros(384))
+def test_another_baseline_adds_the_sentence_frame_and_words_still_add_up(
+    sbert: SbertEmbedder,
+) -> None:
+    """Under a baseline other than the masked caption (a mean, in compare), the words integrate
+    from the masked caption; the frame's share ḡ·(s(E') - x') is listed apart, exactly, and the
+    words' own quadrature gap is still measured against ḡ·(x - x')."""
+    text = "two young women with hats sitting on a bench"
+    x = sbert.encode([text])[0].astype(np.float64)
+    neutral = sbert.neutral_baseline(text).astype(np.float64)
+    other = neutral + np.random.default_rng(3).normal(scale=0.02, size=neutral.shape)
+    gbar = _aligned_heads(x, other, np.random.default_rng(2))
+    rows = sbert.word_attributions(text, gbar, other)
+    for row, head in zip(rows, gbar, strict=True):
+        frames = [w for w in row if w.kind == "frame"]
+        assert len(frames) == 1 and frames[0].start == frames[0].end == len(text)
+        assert frames[0].score == pytest.approx(head @ (neutral - other), rel=1e-5)  # float32 s(E')
+        words = sum(w.score for w in row if w.kind != "frame")
+        assert abs(words - head @ (x - neutral)) <= 0.01 * abs(head @ (x - neutral))
+        total = head @ (x - other)
+        assert abs(words + frames[0].score - total) <= 0.01 * abs(head @ (x - neutral))
+    same = sbert.word_attributions(text, gbar, neutral)
+    assert not any(w.kind == "frame" for row in same for w in row)
 
 
 def test_long_caption_is_truncated_with_a_warning(sbert: SbertEmbedder) -> None:

@@ -45,8 +45,9 @@ class Segment:
 
 
 def scale_of(words: Sequence[WordScore]) -> float:
-    """A colour scale: the largest |word score| (0 when every score is 0)."""
-    return max((abs(w.score) for w in words), default=0.0)
+    """A colour scale: the largest |word score| (0 when every score is 0); the sentence frame
+    is no word and is never coloured, so it does not set the scale."""
+    return max((abs(w.score) for w in words if w.kind != "frame"), default=0.0)
 
 
 def score_color(score: float, scale: float) -> str:
