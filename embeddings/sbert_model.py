@@ -159,6 +159,10 @@ def load_sentence_model(model_dir: Path) -> SentenceModel:
     _check_mean_pooling(_subfolder(model_dir, modules[1].get("path")), config.hidden_size)
     max_length = _window_length(model_dir, config.max_position_embeddings)
     tokenizer = _load_tokenizer(model_dir / TOKENIZER_FILE)
-    if tokenizer.get_vocab_size(with_added_tokens=True) > config.vocab_size:
-        raise TextigError(f"{model_dir}: the tokenizer has more pieces than the encoder's vocab")
+    largest_id = max(tokenizer.get_vocab(with_added_tokens=True).values(), default=-1)
+    if largest_id >= config.vocab_size:  # a count can be small while an id is out of range
+        raise TextigError(
+            f"{model_dir}: the tokenizer's piece id {largest_id} is outside the encoder's "
+            f"vocabulary of {config.vocab_size}"
+        )
     return SentenceModel(encoder, tokenizer, max_length, _mask_token(model_dir))

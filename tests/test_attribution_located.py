@@ -141,3 +141,20 @@ def test_sklearn_knn_probes_every_jump_at_once() -> None:
         OnePointAtATime(), x, baseline, estimator="piecewise", complete=False
     )
     np.testing.assert_array_equal(looped.attributions, one_call.attributions)
+
+
+def test_a_path_that_changes_no_score_gets_zero_attributions() -> None:
+    """An asked-for label whose score never moves along the path (a boundary the path misses):
+    every feature scores 0, with no probe spent, not a crash."""
+    rng = np.random.default_rng(4)
+    d = 5
+    baseline, x = rng.normal(size=d), rng.normal(size=d)
+    normal = rng.normal(size=d)
+    offset = max(normal @ baseline, normal @ x) + 1.0  # both ends (and the path) below it
+    f = _halfspaces(normal[None], np.array([offset]), np.array([2.0]))
+    result = integrated_gradients(
+        f, x, baseline, targets=[0], estimator="piecewise", complete=False
+    )
+    assert result.method == "located"
+    np.testing.assert_array_equal(result.attributions, np.zeros((1, d)))
+    assert result.steps_used[0] == 0

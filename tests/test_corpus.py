@@ -241,3 +241,31 @@ def test_report_writes_html_and_json(uninterrupted_dir, tmp_path):
     assert glove["captions"] == N and glove["labels"]
     assert glove["evaluation"]["faithfulness"]["default"]["comprehensiveness_words"] is not None
     assert "What drives each label" in html.read_text(encoding="utf-8")
+
+
+def test_the_device_that_ran_is_not_in_the_settings_hash(demo) -> None:
+    """A Ray driver that sees a GPU and actors that do not must agree on the hash (workers
+    refuse rows whose hash differs from the driver's)."""
+    from types import SimpleNamespace
+
+    from textig.corpus.job import resolved_settings, settings_hash
+    from textig.data import load_dataset
+    from textig.settings import DEFAULTS
+
+    job, _ = demo
+    dataset = load_dataset(None)
+    embedder = SimpleNamespace(identity="glove-test")
+    hashes = {
+        settings_hash(
+            resolved_settings(
+                job, dataset, SimpleNamespace(embedder=embedder, settings=DEFAULTS.but(device=d)),
+                None,
+            )
+        )
+        for d in ("cpu", "cuda")
+    }  # fmt: skip
+    assert len(hashes) == 1
+    steps = DEFAULTS.but(steps=DEFAULTS.steps + 1)
+    explainer = SimpleNamespace(embedder=embedder, settings=steps)
+    other = resolved_settings(job, dataset, explainer, None)
+    assert settings_hash(other) not in hashes  # what changes the numbers still changes it

@@ -277,7 +277,14 @@ REFUSED = {
         lambda folder: (folder / "tokenizer.json").write_text("{}", encoding="utf-8"),
         "is not a tokenizers file",
     ),
-    "tokenizer larger than the vocabulary": (_small_vocabulary, "more pieces than the encoder's"),
+    "tokenizer larger than the vocabulary": (_small_vocabulary, "outside the encoder's vocab"),
+    "a piece id past the vocabulary": (
+        _edit_json(
+            "tokenizer.json",
+            lambda tok: tok | {"model": tok["model"] | {"vocab": {"[UNK]": 0, "dog": 99999}}},
+        ),
+        "piece id 99999 is outside",
+    ),
 }
 
 

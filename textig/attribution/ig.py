@@ -192,8 +192,11 @@ def _located(model, x, baseline, targets, steps, budget):
     jump costs ``NODES_PER_JUMP`` axis-nudged points): the quotient estimator then runs."""
     alphas = np.linspace(0.0, 1.0, _SCAN_CELLS * steps + 1)
     scores = model(path_points(x, baseline, alphas))[:, targets]
-    if len(changed_cells(scores)) * NODES_PER_JUMP > budget:
+    cells = len(changed_cells(scores))
+    if cells * NODES_PER_JUMP > budget:
         return None, None
+    if cells == 0:  # the targets' scores never change along the path: nothing to share out
+        return np.zeros((len(targets), x.size)), np.zeros(len(targets), dtype=int)
     jumps = locate_jumps(model, x, baseline, targets, alphas, scores)
     raw = located_jump_attributions(model, x, baseline, targets, jumps)
     return raw, np.full(len(targets), len(jumps.lo) * NODES_PER_JUMP)

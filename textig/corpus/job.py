@@ -114,7 +114,9 @@ def resolved_settings(
         "dataset": dataset.checksum(),
         "embedder": explainer.embedder.identity,
         "model": sha256_file(job.model),
-        "settings": explainer.settings.to_dict(),
+        # where the work ran is not what it computed: a driver that sees a GPU and actors that
+        # do not (Ray hides GPUs from actors without num_gpus) must agree on the hash
+        "settings": {k: v for k, v in explainer.settings.to_dict().items() if k != "device"},
         "original_word_method": twin.settings.word_method if twin else None,
         "top_k": job.top_k,
         "max_caption_chars": MAX_CAPTION_CHARS,
