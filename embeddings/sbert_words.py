@@ -265,9 +265,10 @@ def _frame_scores(
     length) from the baseline belongs to no single word. Listed as kind "frame" with an empty
     span at the caption's end, so the words and the frame add up to ḡ·(x - x').
     """
-    if float(np.abs(neutral - baseline).max()) <= _BASELINE_TOLERANCE:
+    gap = np.asarray(neutral, dtype=np.float64) - baseline
+    if float(np.abs(gap).max()) <= _BASELINE_TOLERANCE:
         return []
-    offsets = np.asarray(gbar, dtype=np.float64) @ (neutral - baseline)
+    offsets = np.asarray(gbar, dtype=np.float64) @ gap
     return [WordScore(FRAME_TEXT, len(text), len(text), float(o), "frame") for o in offsets]
 
 
@@ -323,13 +324,13 @@ def word_attributions(
     inputs = embedder.token_inputs(text)
     embeds = inputs.inputs_embeds  # on the embedder's device: every tensor here follows it
     heads = torch.as_tensor(gbar, dtype=embeds.dtype, device=embeds.device)
+    frame: list[WordScore] = []
     if method == "ig":
         scores, neutral = _integrated_piece_scores(embedder, inputs, heads, quadrature)
-        frame = _frame_scores(text, gbar, np.asarray(neutral, dtype=np.float64), baseline)
-        words = merge_pieces(text, inputs, scores)
-        return [[*row, f] for row, f in zip(words, frame, strict=True)] if frame else words
+        frame = _frame_scores(text, gbar, neutral, baseline)
     elif method == "occlusion":
         scores = _occlusion_scores(embedder, inputs, heads)
     else:
         scores = _jacobian_norm_scores(embedder, inputs, heads)
-    return merge_pieces(text, inputs, scores)
+    words = merge_pieces(text, inputs, scores)
+    return [[*row, f] for row, f in zip(words, frame, strict=True)] if frame else words
