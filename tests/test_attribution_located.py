@@ -68,6 +68,23 @@ def test_knn_votes_get_their_exact_ig() -> None:
     assert np.median(cosines) > 0.9999 and np.min(cosines) > 0.98
 
 
+def test_a_nearer_boundary_behind_a_probe_does_not_hide_its_share() -> None:
+    """The path crosses z0 + z1 = 1 at alpha 0.5 (shares 1/2, 1/2, 0). A second boundary,
+    nearly parallel to the path and never crossed by it, lies a few 1e-7 from the probe along
+    -e0 only: feature 0's first change that way is the wrong one, and only bisecting +e0 on
+    its own finds the jump's boundary (one nudge size for both signs lost half the jump)."""
+    normals = np.array([[1.0, 1.0, 0.0], [-1.0, 0.0, 1.0 + 1e-7]])
+    f = _halfspaces(normals, np.array([1.0, 2e-7]), np.array([1.0, 5.0]))
+    x, baseline = np.ones(3), np.zeros(3)
+    assert f(np.stack([baseline, x]))[:, 0].tolist() == [0.0, 1.0]  # only the first is crossed
+    result = integrated_gradients(
+        f, x, baseline, targets=[0], estimator="piecewise", complete=False
+    )
+    assert result.method == "located"
+    np.testing.assert_allclose(result.attributions[0], [0.5, 0.5, 0.0], atol=1e-3)
+    assert result.raw_completeness_error[0] < 2e-3
+
+
 def test_simultaneous_crossings_show_in_the_raw_error() -> None:
     """Two boundaries crossed at the same alpha make one jump of 2 whose shares no single-axis
     nudge reproduces (each reaches a score of 1): the raw error must say so."""
