@@ -30,6 +30,9 @@ PROBE_OFFSET = 1e-6  # alpha from the probe point to its jump (at most a quarter
 REACH = 1e4  # shares below 1/REACH in magnitude read as 0; above REACH, capped
 BISECTIONS = 14  # halvings of log(nudge) over [1/REACH, REACH]: shares to ±0.06 %
 NODES_PER_JUMP = 2 * (BISECTIONS + 2)  # axis-nudged probes per jump: both ends, both signs
+JUMP_TOLERANCE = 0.01  # |Σ shares - 1| above which a jump is measured again
+# measurements of a jump: (side, 1 = the roomier one; probe offset, x PROBE_OFFSET)
+ATTEMPTS = ((1.0, 1.0), (-1.0, 1.0), (1.0, 1 / 32), (-1.0, 1 / 32))
 
 
 @dataclass(frozen=True)
@@ -90,29 +93,60 @@ def located_jump_attributions(
     baseline: np.ndarray,
     targets: np.ndarray,
     jumps: Jumps,
-    *,
-    probe_offset: float = PROBE_OFFSET,
-) -> np.ndarray:
-    """IG (T, d): Σ_jumps (after - before) · measured shares."""
+    budget: float = np.inf,
+) -> tuple[np.ndarray, np.ndarray]:
+    """IG (T, d), Σ_jumps (after - before)·measured shares, and the probe nodes (T,) spent on
+    the jumps that move each target.
+
+    A flat boundary's shares sum to 1, so a jump whose measured shares miss 1 by more than
+    ``JUMP_TOLERANCE`` was mismeasured (a nudge met another boundary first, or another jump
+    lies between probe and jump): it is measured again (``ATTEMPTS``: from the other side,
+    then from probes 32 times closer), while every target it moves has ``budget`` nodes left.
+    The last measurement counts whatever its sum: nothing picks a best one or rescales, so a
+    jump no probe can measure (two boundaries crossed at one alpha) still shows in the raw
+    completeness error.
+    """
     delta = x - baseline
-    out = np.zeros((len(targets), len(delta)))
-    centres = 0.5 * (jumps.lo + jumps.hi)
-    gap_before = jumps.lo - np.concatenate([[-np.inf], jumps.hi[:-1]])
-    gap_after = np.concatenate([jumps.lo[1:], [np.inf]]) - jumps.hi
-    side = np.where(gap_before >= gap_after, -1.0, 1.0)  # probe on the roomier side
-    offset = np.minimum(probe_offset, 0.25 * np.maximum(gap_before, gap_after))
+    change = jumps.after - jumps.before  # (J, T)
+    moves = change != 0
+    shares = np.zeros((len(change), len(delta)))
+    used = np.zeros(len(targets), dtype=np.int64)
+    gaps = np.stack([
+        jumps.lo - np.concatenate([[-np.inf], jumps.hi[:-1]]),
+        np.concatenate([jumps.lo[1:], [np.inf]]) - jumps.hi,
+    ])  # fmt: skip
+    roomier = np.where(gaps[0] >= gaps[1], -1.0, 1.0)
+    todo = np.arange(len(change))
+    for flip, shrink in ATTEMPTS:
+        cost = NODES_PER_JUMP * moves[todo].sum(axis=0)
+        todo = todo[~np.any(moves[todo][:, used + cost > budget], axis=1)]
+        if not len(todo):
+            break
+        used += NODES_PER_JUMP * moves[todo].sum(axis=0)
+        side = flip * roomier[todo]
+        room = np.where(side < 0, gaps[0, todo], gaps[1, todo])
+        offset = np.minimum(shrink * PROBE_OFFSET, 0.25 * room)
+        shares[todo] = _measured_shares(model, x, baseline, targets, jumps, todo, side, offset)
+        todo = todo[np.abs(shares[todo].sum(axis=1) - 1.0) > JUMP_TOLERANCE]
+    return change.T @ shares, used
+
+
+def _measured_shares(model, x, baseline, targets, jumps, which, side, offset) -> np.ndarray:
+    """(len(which), d) shares of the jumps ``which``, each probed ``offset`` before (side -1)
+    or after (+1) it; 0 for a probe whose scores are not those on its side of the jump."""
+    centres = 0.5 * (jumps.lo[which] + jumps.hi[which])
     probes = path_points(x, baseline, centres + side * offset)
-    start = np.where(side[:, None] < 0, jumps.before, jumps.after)
-    end = np.where(side[:, None] < 0, jumps.after, jumps.before)
-    at_probe = model(probes)[:, targets]
-    ready = np.flatnonzero(np.all(at_probe == start, axis=1))  # no other jump in between
-    if not len(ready):
-        return out
-    shares = probe_shares(
-        model, probes[ready], delta, offset[ready], start[ready], end[ready], targets
-    )
-    change = jumps.after[ready] - jumps.before[ready]  # (J, T)
-    return out + change.T @ (-side[ready, None] * shares)
+    before, after = jumps.before[which], jumps.after[which]
+    start = np.where(side[:, None] < 0, before, after)
+    end = np.where(side[:, None] < 0, after, before)
+    ready = np.flatnonzero(np.all(model(probes)[:, targets] == start, axis=1))
+    out = np.zeros((len(which), len(x)))
+    if len(ready):
+        found = probe_shares(
+            model, probes[ready], x - baseline, offset[ready], start[ready], end[ready], targets
+        )
+        out[ready] = -side[ready, None] * found
+    return out
 
 
 def probe_shares(
