@@ -248,3 +248,42 @@ def test_path_points_are_chunked_by_a_token_budget(
     chunked = sbert.word_attributions(CAPTION, gbar, b)
     for row, other in zip(default, chunked, strict=True):
         np.testing.assert_allclose([w.score for w in row], [w.score for w in other], atol=1e-6)
+
+
+def test_panels_back_propagate_only_their_own_labels(
+    sbert: SbertEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two stretches refining different labels: each label's head goes through the backward
+    pass only at its own stretch's points (the cost is one backward per point and label), and
+    each stretch's scores are those of integrating it alone."""
+    import embeddings.sbert_words as words
+
+    inputs = sbert.token_inputs(CAPTION)
+    start = sbert.masked_embeds(inputs)
+    path = words._Path(start, inputs.inputs_embeds - start, inputs.attention_mask)
+    heads = torch.as_tensor(np.random.default_rng(7).normal(size=(2, 384)), dtype=torch.float32)
+    ends = path.sentences(sbert, np.array([0.0, 0.5, 1.0]))
+
+    def panels() -> list[words._Panel]:
+        return [
+            words._Panel(0.0, 0.5, ends[0], ends[1], torch.tensor([0])),
+            words._Panel(0.5, 1.0, ends[1], ends[2], torch.tensor([1])),
+        ]
+
+    alone = panels()
+    for panel in alone:
+        words._integrate_panels(sbert, path, [panel], heads, 6)
+    evaluations = [0]
+    counted = words._label_gradients
+
+    def counting(embedder, points, mask, chosen):  # type: ignore[no-untyped-def]
+        evaluations[0] += len(points) * len(chosen)
+        return counted(embedder, points, mask, chosen)
+
+    monkeypatch.setattr(words, "_label_gradients", counting)
+    together = panels()
+    words._integrate_panels(sbert, path, together, heads, 6)
+    assert evaluations[0] == 2 * 6
+    for one, other in zip(alone, together, strict=True):
+        assert one.scores is not None and other.scores is not None
+        torch.testing.assert_close(one.scores, other.scores, atol=1e-6, rtol=1e-5)
