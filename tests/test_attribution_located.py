@@ -68,6 +68,38 @@ def test_knn_votes_get_their_exact_ig() -> None:
     assert np.median(cosines) > 0.9999 and np.min(cosines) > 0.98
 
 
+def test_a_nearer_boundary_behind_a_probe_does_not_hide_its_share() -> None:
+    """The path crosses z0 + z1 = 1 at alpha 0.5 (shares 1/2, 1/2, 0). A second boundary,
+    nearly parallel to the path and never crossed by it, lies a few 1e-7 from the probe along
+    -e0 only: feature 0's first change that way is the wrong one, and only bisecting +e0 on
+    its own finds the jump's boundary (one nudge size for both signs lost half the jump)."""
+    normals = np.array([[1.0, 1.0, 0.0], [-1.0, 0.0, 1.0 + 1e-7]])
+    f = _halfspaces(normals, np.array([1.0, 2e-7]), np.array([1.0, 5.0]))
+    x, baseline = np.ones(3), np.zeros(3)
+    assert f(np.stack([baseline, x]))[:, 0].tolist() == [0.0, 1.0]  # only the first is crossed
+    result = integrated_gradients(
+        f, x, baseline, targets=[0], estimator="piecewise", complete=False
+    )
+    assert result.method == "located"
+    np.testing.assert_allclose(result.attributions[0], [0.5, 0.5, 0.0], atol=1e-3)
+    assert result.raw_completeness_error[0] < 2e-3
+
+
+def test_a_mismeasured_jump_is_measured_again_from_its_other_side() -> None:
+    """As above, but the second boundary lies a few 1e-7 along +e0, the way to the jump's
+    boundary from before it: feature 0's share is lost there (shares sum to 1/2), so the jump
+    is probed again from after it, where -e0 reaches the boundary first (two measurements)."""
+    normals = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, -1.0 - 1e-7]])
+    f = _halfspaces(normals, np.array([1.0, 1e-7]), np.array([1.0, 5.0]))
+    x, baseline = np.ones(3), np.zeros(3)
+    assert f(np.stack([baseline, x]))[:, 0].tolist() == [0.0, 1.0]
+    result = integrated_gradients(
+        f, x, baseline, targets=[0], estimator="piecewise", complete=False
+    )
+    np.testing.assert_allclose(result.attributions[0], [0.5, 0.5, 0.0], atol=1e-3)
+    assert result.steps_used[0] == 2 * NODES_PER_JUMP
+
+
 def test_simultaneous_crossings_show_in_the_raw_error() -> None:
     """Two boundaries crossed at the same alpha make one jump of 2 whose shares no single-axis
     nudge reproduces (each reaches a score of 1): the raw error must say so."""
@@ -82,16 +114,21 @@ def test_simultaneous_crossings_show_in_the_raw_error() -> None:
 
 def test_too_many_jumps_for_the_budget_fall_back_to_the_quotient() -> None:
     """A staircase of 40 steps along feature 0: 40 jumps x NODES_PER_JUMP nodes exceed a
-    budget of 160 nodes, so the quotient estimator runs (and says so); a larger budget
-    locates them all and returns the exact IG."""
+    budget of 160 nodes, or of 30 jumps' nodes (which the 20 cells of a 5-step scan, two
+    jumps each, would fit: the budget counts jumps, not cells), so the quotient estimator
+    runs (and says so); a larger budget locates them all and returns the exact IG."""
 
     def stairs(X: np.ndarray) -> np.ndarray:
         return np.floor(40.0 * np.atleast_2d(X)[:, :1] + 0.5)
 
     x, baseline = np.array([1.0, 0.3]), np.array([0.0, -0.2])
-    cheap = integrated_gradients(stairs, x, baseline, estimator="piecewise", steps=10)
+    cheap = integrated_gradients(stairs, x, baseline, estimator="piecewise", max_steps=160)
     assert cheap.method == "stratified"
-    assert cheap.steps_used[0] <= 160
+    assert cheap.steps_used[0] <= 160 and cheap.step_budget == 160
+    coarse = integrated_gradients(
+        stairs, x, baseline, estimator="piecewise", steps=5, max_steps=30 * NODES_PER_JUMP
+    )
+    assert coarse.method == "stratified"
     located = integrated_gradients(
         stairs, x, baseline, estimator="piecewise", steps=20, max_steps=40 * NODES_PER_JUMP
     )

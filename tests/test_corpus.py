@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from textig.corpus import CorpusJob, RayOptions, input_table, read_results, run_corpus
+from textig.corpus.engines import plan_batches
 from textig.corpus.job import resolve_model, select_captions
 from textig.errors import TextigError
 
@@ -32,6 +34,10 @@ def demo():
     model = resolve_model(get_embedder("glove"), dataset, None)
     job = CorpusJob(data=str(dataset.path), embedder="glove", model=model)
     return job, input_table(select_captions(dataset, "test", N), lambda c: "test")
+
+
+def _caption_ids(shard: Path) -> set[str]:
+    return set(pq.read_table(shard, columns=["caption_id"]).column("caption_id").to_pylist())
 
 
 def _sorted(table: pa.Table) -> pa.Table:
@@ -88,14 +94,36 @@ def test_interrupted_run_resumes_to_the_same_rows(demo, uninterrupted, tmp_path)
 
     with pytest.raises(KeyboardInterrupt):
         run_corpus(job, captions, tmp_path, shard_size=SHARD, progress=False, on_shard=stop)
-    assert len(list(tmp_path.glob("part-*.parquet"))) == 1
+    (first,) = tmp_path.glob("part-*.parquet")
+    kept = len(_caption_ids(first))
+    assert 0 < kept <= SHARD
     stats = run_corpus(job, captions, tmp_path, shard_size=SHARD, progress=False)
-    assert (stats.skipped, stats.explained) == (SHARD, N - SHARD)
+    assert (stats.skipped, stats.explained) == (kept, N - kept)
     resumed = _sorted(read_results(tmp_path))
     ids, ranks = (resumed.column(c).to_pylist() for c in ("caption_id", "label_rank"))
     keys = list(zip(ids, ranks, strict=True))
     assert len(keys) == len(set(keys))
     assert resumed.equals(uninterrupted)
+
+
+@pytest.mark.parametrize(
+    ("n", "shard", "workers", "sizes"),
+    [
+        (20, 8, 1, [6, 7, 7]),
+        (20, 8, 2, [5, 5, 5, 5]),
+        (224, 32, 2, [28] * 8),
+        (64, 32, 2, [32, 32]),
+        (3, 32, 4, [1, 1, 1]),
+        (5, 1, 3, [1] * 5),
+    ],
+)
+def test_batches_are_even_and_a_multiple_of_the_workers(n, shard, workers, sizes):
+    ids = [f"c{i}" for i in range(n)]
+    table = pa.table({"caption_id": ids})
+    batches = plan_batches(table, shard, workers)
+    assert [b.num_rows for b in batches] == sizes
+    assert [i for b in batches for i in b.column("caption_id").to_pylist()] == ids
+    assert plan_batches(table.slice(0, 0), shard, workers) == []
 
 
 def test_a_foreign_file_among_the_shards_is_refused(tmp_path):
@@ -120,6 +148,9 @@ def test_ray_engine_gives_the_local_engines_rows(demo, uninterrupted, ray_cluste
         ray=RayOptions(workers=2),
     )  # fmt: skip
     assert (stats.explained, stats.workers) == (N, 2)
+    # 20 captions, at most 8 a shard, 2 workers: 4 shards of 5 (3 would leave a worker idle)
+    sizes = [len(_caption_ids(p)) for p in tmp_path.glob("part-*.parquet")]
+    assert stats.shards == 4 and sizes == [5, 5, 5, 5]
     assert _sorted(read_results(tmp_path)).equals(uninterrupted)
 
 

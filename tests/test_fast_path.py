@@ -37,6 +37,22 @@ def test_axis_scores_equal_materialised_nudges(seed: int) -> None:
     np.testing.assert_array_equal(minus, ref_minus)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_axis_scores_with_each_points_own_steps(seed: int) -> None:
+    """Per-point steps (m, d) score as if each point were asked alone with its row."""
+    rng = np.random.default_rng(200 + seed)
+    model = random_model(rng, duplicates=seed % 3, n_clusters=3)
+    points = rng.normal(size=(4, 6))
+    steps = rng.normal(size=(4, 6)) * rng.uniform(0.1, 5.0, size=(4, 1))  # very unequal rows
+    plus, minus = BruteForceScorer(model).axis_scores(points, steps)
+    for p, (point, row) in enumerate(zip(points, steps, strict=True)):
+        ref_plus, ref_minus = _materialised(model, point[None], row)
+        np.testing.assert_array_equal(plus[p], ref_plus[0])
+        np.testing.assert_array_equal(minus[p], ref_minus[0])
+    changed = plus != BruteForceScorer(model)(points)[:, None, :]
+    assert changed.any(axis=(1, 2)).all()  # every point's nudges really move some votes
+
+
 def test_axis_scores_cover_cluster_switches() -> None:
     """Guard that the random cases above really exercise nudges changing cluster."""
     rng = np.random.default_rng(105)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _feature_files import embed_arrays
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -163,13 +164,7 @@ def _embed_dataset() -> tuple[Path, dict[str, np.ndarray]]:
     records = [{"id": i, "caption": i, "labels": [], "label_ids": []} for i in ("a", "b")]
     (data / "train.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
     (data / "test.jsonl").write_text("")
-    arrays = {
-        "identity": np.array("glove@1"),
-        "checksum": np.array(load_dataset(data).checksum()),
-        "X_train": np.ones((2, 4), dtype=np.float32),
-        "ids_train": np.array(["a", "b"]),
-        "valid_train": np.array([True, False]),
-    }
+    arrays = embed_arrays(data, ["a", "b"], [True, False])
     return data, arrays
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _feature_files import embed_arrays
 from test_annexml import SMALL, blobs
 
 from textig.annexml import AnnexML
@@ -192,16 +193,8 @@ def test_the_cli_refuses_an_absurd_feature_id_in_one_line(tmp_path: Path) -> Non
 
 def _embed_file(tmp_path: Path, edit) -> tuple[Path, Path]:
     """A data folder and a `textig embed` npz of its train split, with ``edit`` applied."""
-    from textig.data import load_dataset
-
     data = _dataset(tmp_path, [_record("a tree", "t1"), _record("the sky", "t2")])
-    arrays = {
-        "identity": np.array("glove@1"),
-        "checksum": np.array(load_dataset(data).checksum()),
-        "X_train": np.ones((2, 4), dtype=np.float32),
-        "ids_train": np.array(["t1", "t2"]),
-        "valid_train": np.array([True, True]),
-    }
+    arrays = embed_arrays(data, ["t1", "t2"], [True, True])
     edit(arrays)
     path = tmp_path / "features.npz"
     np.savez_compressed(path, **arrays)

@@ -428,6 +428,7 @@ class Explainer:
             "estimator": ig.estimator,
             "quadrature": ig.method,
             "steps_used": _plain(ig.steps_used),  # per label, in label order
+            "step_budget": ig.step_budget,  # the most a label could use (piecewise estimator)
             "converged": _plain(ig.converged),  # per label: raw completeness error <= 5 %
             "n_evaluations": _plain(ig.n_evaluations),
             "path_jumps": len(ig.jumps) if ig.estimator == "exact" else None,

@@ -228,6 +228,8 @@ class BruteForceScorer:
     one-feature nudges of a set of points without materialising them.
     """
 
+    axis_steps_per_point = True  # axis_scores also takes (m, d) steps
+
     def __init__(self, model) -> None:
         _check_model(model)
         Y = sp.csr_matrix(model.Y_)
@@ -332,11 +334,14 @@ class BruteForceScorer:
 
         Returns two (m, d, C) float64 arrays, equal to scoring the 2·m·d nudged copies and
         keeping the label ``columns`` (default: every label; IG asks for its targets only).
+        ``steps`` may also be (m, d), each point's own (``axis_steps_per_point``): the
+        located-jumps estimator probes all of a path's jumps in one call that way.
         """
         P = self.validate(points, "points")
         t = np.asarray(steps, dtype=np.float64)
-        if t.shape != (self.dim,) or not np.all(np.isfinite(t)):
-            raise TextigError(f"steps must be a finite vector of length {self.dim}")
+        if t.shape not in ((self.dim,), P.shape) or not np.all(np.isfinite(t)):
+            raise TextigError(f"steps must be finite, of shape ({self.dim},) or {P.shape}")
+        t = np.broadcast_to(t, P.shape)  # one row of steps per point
         cols = np.arange(self.n_labels) if columns is None else np.asarray(columns, dtype=int)
         if cols.ndim != 1 or np.any((cols < 0) | (cols >= self.n_labels)):
             raise TextigError(f"columns must be label ids in [0, {self.n_labels})")
@@ -374,7 +379,7 @@ class _AxisLearner:
         scores = P @ learner.centers.T  # (m, K)
         moved = (
             scores[:, None, None, :]
-            + (t[:, None] * _SIGNS)[None, :, :, None] * (learner.centers.T[None, :, None, :])
+            + (t[:, :, None] * _SIGNS)[:, :, :, None] * (learner.centers.T[None, :, None, :])
         )
         self.home = np.argmax(scores, axis=1)  # (m,)
         self.where = np.argmax(moved, axis=3)  # (m, d, 2) cluster of each nudged sample
@@ -389,7 +394,7 @@ class _AxisLearner:
             lands = self.where == c  # (m, d, 2)
             rows = np.flatnonzero((self.home == c) | lands.any(axis=(1, 2)))
             own_votes, ids, new_votes = _LandedNudges(
-                self.learner.clusters[c], self.P[rows], self.t, self.k, lands[rows]
+                self.learner.clusters[c], self.P[rows], self.t[rows], self.k, lands[rows]
             ).changes(self.columns)
             home = self.home[rows] == c
             home_votes[rows[home]] = own_votes[home]
@@ -450,13 +455,14 @@ class _LandedNudges:
         """(2, r, d) tau: the lowest moved key of the point's own k under each nudge (+, -)."""
         r, k = self.own.shape
         own_keys = np.take_along_axis(self.keys, self.own, axis=1)[:, :, None]  # (r, k, 1)
-        step = self.cluster.axis_gain(self.own.ravel()).reshape(r, k, -1) * self.t  # (r, k, d)
+        gain = self.cluster.axis_gain(self.own.ravel()).reshape(r, k, -1)
+        step = gain * self.t[:, None]  # (r, k, d)
         return np.stack([(own_keys + step).min(axis=1), (own_keys - step).min(axis=1)])
 
     def _candidates(self, tau: np.ndarray):
         """Per (point, axis) pair with a landing nudge: its candidates (own first, then by key)
         with their keys moved both ways; None if no pair has an outsider that could enter."""
-        r, d = self.keys.shape[0], len(self.t)
+        r, d = self.t.shape
         active = self.lands.any(axis=2)  # (r, d)
         reach = np.abs(self.t) * self.cluster.axis_bound
         floor = np.where(active, tau.min(axis=0) - reach - self.margin[:, None], np.inf)
@@ -479,13 +485,13 @@ class _LandedNudges:
         # nearby path points share most candidates: one gain row per distinct member
         distinct, which = np.unique(member, return_inverse=True)
         gain = self.cluster.axis_gain(distinct)[which[entry], axis]
-        step = self.t[axis] * gain
+        step = self.t.ravel()[pair] * gain
         moved = key[entry][None, :] + _SIGNS[:, None] * step[None, :]  # (2, T)
         return pair, rank, member[entry], moved
 
     def _rerank(self, tau, pair, rank, member, moved):
         """Exact top k of each nudge that some outsider can reach; keep those that change."""
-        r, d, k = self.keys.shape[0], len(self.t), self.k
+        (r, d), k = self.t.shape, self.k
         threshold = (tau - self.margin[None, :, None]).reshape(2, r * d)
         own = (rank < k)[None, :]
         high = (moved >= threshold[:, pair]) | own  # (2, T): the new top k lies among these

@@ -96,16 +96,22 @@ class Counter:
     def point_differences(
         self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Like ``axis_differences`` with each point's own steps (m, d): one call where the
-        model takes per-point steps (``axis_steps_per_point``), else one call per point."""
+        """Like ``axis_differences`` with each point's own steps (m, d): batches of up to
+        ``batch_size`` nudged samples where the model takes per-point steps
+        (``axis_steps_per_point``), else one call per point."""
         if self.has_axis and getattr(self.f, "axis_steps_per_point", False):
-            return self._axis_block(points, steps, np.flatnonzero(steps.any(axis=0)), columns)
+            per_chunk = max(1, self.batch_size // (2 * points.shape[1]))
+            parts = [
+                self._axis_block(points[s : s + per_chunk], steps[s : s + per_chunk], None, columns)
+                for s in range(0, len(points), per_chunk)
+            ]
+            return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
         pairs = [
             self.axis_differences(p[None], s, columns) for p, s in zip(points, steps, strict=True)
         ]
         return np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs])
 
-    def _axis_block(self, P: np.ndarray, steps: np.ndarray, moved: np.ndarray, columns):
+    def _axis_block(self, P: np.ndarray, steps: np.ndarray, moved: np.ndarray | None, columns):
         m, d = P.shape
         if self.has_axis:
             plus, minus = self.f.axis_scores(P, steps, columns=columns)

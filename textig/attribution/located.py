@@ -7,8 +7,9 @@ bisection of every cell whose target scores differ, down to an alpha bracket of 
 
 Each share is then measured, not assumed: from a probe point q a distance u (in alpha) before
 the jump, a nudge t along axis i reaches a flat boundary when t = u·((x - x')·n)/n_i, so
-share_i = (x_i - x'_i)·u / t. The nudge t is found per feature by geometric bisection on the
-model's axis-nudged scores (the first nudge that turns q's scores into those after the jump).
+share_i = (x_i - x'_i)·u / t. The nudge t is found per feature and sign by geometric bisection
+on the model's axis-nudged scores (the first nudge that turns q's scores into those after the
+jump).
 Nothing forces a jump's shares to sum to 1: they do only where the boundary is flat at the
 probe's scale and every nudge was measured, so the raw completeness error still measures the
 estimate. What it cannot see is a pair of jumps that cancel inside one scan cell (more cells
@@ -28,7 +29,10 @@ PRECISION = 1e-12  # alpha bracket of a located jump
 PROBE_OFFSET = 1e-6  # alpha from the probe point to its jump (at most a quarter of the gap)
 REACH = 1e4  # shares below 1/REACH in magnitude read as 0; above REACH, capped
 BISECTIONS = 14  # halvings of log(nudge) over [1/REACH, REACH]: shares to ±0.06 %
-NODES_PER_JUMP = BISECTIONS + 2  # axis-nudged probe evaluations per jump (with both ends)
+NODES_PER_JUMP = 2 * (BISECTIONS + 2)  # axis-nudged probes per jump: both ends, both signs
+JUMP_TOLERANCE = 0.01  # |Σ shares - 1| above which a jump is measured again
+# measurements of a jump: (side, 1 = the roomier one; probe offset, x PROBE_OFFSET)
+ATTEMPTS = ((1.0, 1.0), (-1.0, 1.0), (1.0, 1 / 32), (-1.0, 1 / 32))
 
 
 @dataclass(frozen=True)
@@ -89,29 +93,60 @@ def located_jump_attributions(
     baseline: np.ndarray,
     targets: np.ndarray,
     jumps: Jumps,
-    *,
-    probe_offset: float = PROBE_OFFSET,
-) -> np.ndarray:
-    """IG (T, d): Σ_jumps (after - before) · measured shares."""
+    budget: float = np.inf,
+) -> tuple[np.ndarray, np.ndarray]:
+    """IG (T, d), Σ_jumps (after - before)·measured shares, and the probe nodes (T,) spent on
+    the jumps that move each target.
+
+    A flat boundary's shares sum to 1, so a jump whose measured shares miss 1 by more than
+    ``JUMP_TOLERANCE`` was mismeasured (a nudge met another boundary first, or another jump
+    lies between probe and jump): it is measured again (``ATTEMPTS``: from the other side,
+    then from probes 32 times closer), while every target it moves has ``budget`` nodes left.
+    The last measurement counts whatever its sum: nothing picks a best one or rescales, so a
+    jump no probe can measure (two boundaries crossed at one alpha) still shows in the raw
+    completeness error.
+    """
     delta = x - baseline
-    out = np.zeros((len(targets), len(delta)))
-    centres = 0.5 * (jumps.lo + jumps.hi)
-    gap_before = jumps.lo - np.concatenate([[-np.inf], jumps.hi[:-1]])
-    gap_after = np.concatenate([jumps.lo[1:], [np.inf]]) - jumps.hi
-    side = np.where(gap_before >= gap_after, -1.0, 1.0)  # probe on the roomier side
-    offset = np.minimum(probe_offset, 0.25 * np.maximum(gap_before, gap_after))
+    change = jumps.after - jumps.before  # (J, T)
+    moves = change != 0
+    shares = np.zeros((len(change), len(delta)))
+    used = np.zeros(len(targets), dtype=np.int64)
+    gaps = np.stack([
+        jumps.lo - np.concatenate([[-np.inf], jumps.hi[:-1]]),
+        np.concatenate([jumps.lo[1:], [np.inf]]) - jumps.hi,
+    ])  # fmt: skip
+    roomier = np.where(gaps[0] >= gaps[1], -1.0, 1.0)
+    todo = np.arange(len(change))
+    for flip, shrink in ATTEMPTS:
+        cost = NODES_PER_JUMP * moves[todo].sum(axis=0)
+        todo = todo[~np.any(moves[todo][:, used + cost > budget], axis=1)]
+        if not len(todo):
+            break
+        used += NODES_PER_JUMP * moves[todo].sum(axis=0)
+        side = flip * roomier[todo]
+        room = np.where(side < 0, gaps[0, todo], gaps[1, todo])
+        offset = np.minimum(shrink * PROBE_OFFSET, 0.25 * room)
+        shares[todo] = _measured_shares(model, x, baseline, targets, jumps, todo, side, offset)
+        todo = todo[np.abs(shares[todo].sum(axis=1) - 1.0) > JUMP_TOLERANCE]
+    return change.T @ shares, used
+
+
+def _measured_shares(model, x, baseline, targets, jumps, which, side, offset) -> np.ndarray:
+    """(len(which), d) shares of the jumps ``which``, each probed ``offset`` before (side -1)
+    or after (+1) it; 0 for a probe whose scores are not those on its side of the jump."""
+    centres = 0.5 * (jumps.lo[which] + jumps.hi[which])
     probes = path_points(x, baseline, centres + side * offset)
-    start = np.where(side[:, None] < 0, jumps.before, jumps.after)
-    end = np.where(side[:, None] < 0, jumps.after, jumps.before)
-    at_probe = model(probes)[:, targets]
-    ready = np.flatnonzero(np.all(at_probe == start, axis=1))  # no other jump in between
-    if not len(ready):
-        return out
-    shares = probe_shares(
-        model, probes[ready], delta, offset[ready], start[ready], end[ready], targets
-    )
-    change = jumps.after[ready] - jumps.before[ready]  # (J, T)
-    return out + change.T @ (-side[ready, None] * shares)
+    before, after = jumps.before[which], jumps.after[which]
+    start = np.where(side[:, None] < 0, before, after)
+    end = np.where(side[:, None] < 0, after, before)
+    ready = np.flatnonzero(np.all(model(probes)[:, targets] == start, axis=1))
+    out = np.zeros((len(which), len(x)))
+    if len(ready):
+        found = probe_shares(
+            model, probes[ready], x - baseline, offset[ready], start[ready], end[ready], targets
+        )
+        out[ready] = -side[ready, None] * found
+    return out
 
 
 def probe_shares(
@@ -124,30 +159,41 @@ def probe_shares(
     targets: np.ndarray,
 ) -> np.ndarray:
     """(J, d) share_i·(-side) of each probe's jump: sign(δ_i)·sign(t_i)/τ_i, where
-    t_i = τ_i·offset·|δ_i| is the smallest nudge along ±e_i that changes the probe's target
-    scores (``start``), when that change lands on the scores after the jump (``end``); 0 where
-    no nudge up to REACH changes them or the first change is another boundary's."""
+    t_i = τ_i·offset·|δ_i| is the smallest nudge along +e_i or -e_i whose first change of the
+    probe's target scores (``start``) lands on the scores after the jump (``end``); 0 where
+    neither direction's first change does within REACH.
+
+    Each direction is bisected on its own: a flat boundary lies on one side of the probe, and
+    the other side may hold another boundary that is nearer; bisecting on the first change of
+    either (one nudge size for both) would stop there and lose the share."""
     size = offsets[:, None] * np.abs(delta)[None, :]  # (J, d)
-    log_lo = np.full(size.shape, -np.log(REACH))
-    log_hi = np.full(size.shape, np.log(REACH))
-
-    def nudge(log_tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        plus, minus = model.point_differences(probes, np.exp(log_tau) * size, targets)
-        moved = np.any(plus != start[:, None], axis=2) | np.any(minus != start[:, None], axis=2)
-        return moved, np.all(plus == end[:, None], axis=2), np.all(minus == end[:, None], axis=2)
-
-    moved, to_plus, to_minus = nudge(log_hi)
-    capped, cap_plus, cap_minus = nudge(log_lo)
+    log_lo = np.full((2, *size.shape), -np.log(REACH))  # (direction +/-, J, d)
+    log_hi = np.full((2, *size.shape), np.log(REACH))
+    moved_far, landed = _first_changes(model, probes, size, log_hi, start, end, targets)
+    capped, landed_near = _first_changes(model, probes, size, log_lo, start, end, targets)
+    landed &= moved_far
     for _ in range(BISECTIONS):
         mid = 0.5 * (log_lo + log_hi)
-        now, now_plus, now_minus = nudge(mid)
-        log_hi = np.where(now, mid, log_hi)
-        log_lo = np.where(now, log_lo, mid)
-        to_plus = np.where(now, now_plus, to_plus)
-        to_minus = np.where(now, now_minus, to_minus)
+        now, now_landed = _first_changes(model, probes, size, mid, start, end, targets)
+        log_hi, log_lo = np.where(now, mid, log_hi), np.where(now, log_lo, mid)
+        landed = np.where(now, now_landed, landed)
     log_tau = np.where(capped, -np.log(REACH), 0.5 * (log_lo + log_hi))
-    to_plus = np.where(capped, cap_plus, to_plus)
-    to_minus = np.where(capped, cap_minus, to_minus)
-    direction = np.where(to_plus & ~to_minus, 1.0, np.where(to_minus & ~to_plus, -1.0, 0.0))
-    direction = np.where(moved | capped, direction, 0.0)
-    return np.sign(delta)[None, :] * direction * np.exp(-log_tau)
+    landed = np.where(capped, landed_near, landed)
+    log_tau = np.where(landed, log_tau, np.inf)  # a direction that never lands is never taken
+    plus = landed[0] & (log_tau[0] <= log_tau[1])  # both land: the nearer boundary
+    minus = landed[1] & ~plus
+    nearest = np.where(plus, log_tau[0], np.where(minus, log_tau[1], np.inf))
+    direction = plus.astype(float) - minus.astype(float)
+    return np.sign(delta)[None, :] * direction * np.exp(-nearest)
+
+
+def _first_changes(model, probes, size, log_tau, start, end, targets):
+    """For nudges exp(log_tau[0])·size along +e_i and exp(log_tau[1])·size along -e_i of each
+    probe: (moved, landed), each (2, J, d): the target scores differ from ``start``; they
+    equal ``end``. One model call: the probes twice, with the + and the - nudge sizes."""
+    m = len(probes)
+    steps = np.exp(log_tau).reshape(2 * m, -1) * np.concatenate([size, size])
+    plus, minus = model.point_differences(np.concatenate([probes, probes]), steps, targets)
+    reached = np.stack([plus[:m], minus[m:]])  # (2, J, d, T)
+    moved = np.any(reached != start[None, :, None], axis=3)
+    return moved, np.all(reached == end[None, :, None], axis=3)

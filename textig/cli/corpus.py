@@ -63,8 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--gpus-per-worker", type=float, default=0.0, help="ray: GPUs per actor")
     run.add_argument("--threads", type=positive_int, default=1,
                      help="BLAS/torch threads per worker, both engines (default 1)")  # fmt: skip
-    run.add_argument("--shard-size", type=positive_int, default=32,
-                     help="captions per batch and shard (default 32)")  # fmt: skip
+    run.add_argument("--shard-size", type=positive_int, default=32,  # engines.DEFAULT_SHARD_SIZE
+                     help="most captions per batch and shard (default 32; batches are evened "
+                     "out over the workers)")  # fmt: skip
     run.set_defaults(func=run_command)
     report = commands.add_parser(
         "report", help="what drives each label across a results folder (HTML + JSON)"

@@ -11,6 +11,8 @@ and hang.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import sys
 import time
@@ -27,6 +29,7 @@ from textig.corpus.store import done_captions, record_run, write_shard
 from textig.errors import TextigError
 
 ENGINES = ("local", "ray")
+DEFAULT_SHARD_SIZE = 32
 # Environment the workers must share with the driver: where models and features are cached,
 # and that nothing is downloaded (the stopword list ships with textig: no NLTK_DATA needed).
 _WORKER_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TEXTIG_CACHE")
@@ -34,7 +37,14 @@ _WORKER_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TEXTIG_CACHE")
 
 @dataclass(frozen=True)
 class RunStats:
-    """What a run did: captions explained now, skipped as already done, rows, wall seconds."""
+    """What a run did: captions explained now, skipped as already done, rows, shards.
+
+    ``seconds`` is the whole run as its caller waits for it (reading the resume state, loading
+    the driver's explainer, starting and stopping a Ray cluster, the actors' start-up);
+    ``first_shard`` is when the first shard was on disk (the start-up, as seen from outside);
+    ``steady_captions_per_second`` counts the captions after the first shard over the time
+    after it: the rate a longer run approaches, which is what more workers multiply.
+    """
 
     settings_hash: str
     explained: int
@@ -44,6 +54,8 @@ class RunStats:
     seconds: float
     engine: str
     workers: int
+    first_shard: float | None = None
+    steady_captions_per_second: float | None = None
 
     @property
     def captions_per_second(self) -> float:
@@ -51,9 +63,15 @@ class RunStats:
 
     def summary(self) -> str:
         """The final line of a run."""
+        steady = ""
+        if self.steady_captions_per_second is not None:
+            steady = (
+                f" (first shard after {self.first_shard:.1f} s, then "
+                f"{self.steady_captions_per_second:.2f} captions/s)"
+            )
         return (
             f"{self.explained} captions explained ({self.rows} rows, {self.shards} shards) in "
-            f"{self.seconds:.1f} s: {self.captions_per_second:.2f} captions/s "
+            f"{self.seconds:.1f} s: {self.captions_per_second:.2f} captions/s{steady} "
             f"[{self.engine}, {self.workers} worker(s)]; {self.skipped} already done "
             f"(settings {self.settings_hash[:16]})"
         )
@@ -87,7 +105,7 @@ def run_corpus(
     out: Path,
     *,
     engine: str = "local",
-    shard_size: int = 32,
+    shard_size: int = DEFAULT_SHARD_SIZE,
     ray: RayOptions | None = None,
     progress: bool = True,
     on_shard: Callable[[Path], None] | None = None,
@@ -96,6 +114,7 @@ def run_corpus(
 
     ``captions``: ``input_table``; ``on_shard`` is called with each shard written.
     """
+    started = time.perf_counter()
     if engine not in ENGINES:
         raise TextigError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
     if shard_size < 1:
@@ -103,35 +122,77 @@ def run_corpus(
     driver = CaptionExplainer(job.to_dict())
     out.mkdir(parents=True, exist_ok=True)
     record_run(out, driver.hash, driver.resolved, job.to_dict())
-    done = done_captions(out, driver.hash)
-    ids = captions.column("caption_id").to_pylist()
-    if len(set(ids)) != len(ids):
-        raise TextigError("caption ids repeat in the input: results are keyed by caption id")
-    todo = captions.filter(pa.array([i not in done for i in ids], type=pa.bool_()))
-    batches = [todo.slice(i, shard_size) for i in range(0, todo.num_rows, shard_size)]
-    started = time.perf_counter()
-    if engine == "local" or not batches:
-        results: Iterator[pa.Table] = (driver(batch) for batch in batches)
+    todo = _todo(captions, done_captions(out, driver.hash))
+    if engine == "local" or not todo.num_rows:
+        results: Iterator[pa.Table] = map(driver, plan_batches(todo, shard_size, 1))
         workers = 1
     else:
-        results, workers = _ray_results(job, driver.hash, batches, ray or RayOptions(), progress)
-    rows = written = 0
+        results, workers = _ray_results(
+            job, driver.hash, todo, shard_size, ray or RayOptions(), progress
+        )
+    tally = _Tally(started)
     try:
         with _bar(todo.num_rows, progress, engine) as bar:
             for table in results:
                 path = write_shard(out, table, driver.hash)
-                rows, written = rows + table.num_rows, written + 1
-                bar.update(len(set(table.column("caption_id").to_pylist())))
+                bar.update(tally.add(table))
                 if on_shard is not None:
                     on_shard(path)
     finally:
         if engine == "ray":
             _stop_ray()
-    seconds = time.perf_counter() - started
     return RunStats(
-        driver.hash, todo.num_rows, len(ids) - todo.num_rows, rows, written, seconds, engine,
-        workers,
+        driver.hash, todo.num_rows, captions.num_rows - todo.num_rows, tally.rows,
+        len(tally.times), time.perf_counter() - started, engine, workers, *tally.steady(),
     )  # fmt: skip
+
+
+def _todo(captions: pa.Table, done: set[str]) -> pa.Table:
+    """The captions without rows yet (ids must not repeat: rows are keyed by caption id)."""
+    ids = captions.column("caption_id").to_pylist()
+    if len(set(ids)) != len(ids):
+        raise TextigError("caption ids repeat in the input: results are keyed by caption id")
+    return captions.filter(pa.array([i not in done for i in ids], type=pa.bool_()))
+
+
+def plan_batches(todo: pa.Table, shard_size: int, workers: int) -> list[pa.Table]:
+    """The captions cut into batches (one shard each) of at most ``shard_size``, as even as
+    possible and, captions allowing, as many as a multiple of ``workers``: the last round then
+    keeps every worker busy (224 captions in shards of at most 32 for 2 workers: 8 batches of
+    28, not 7 of 32, of which one worker would do 4 while the other waits for the last)."""
+    n = todo.num_rows
+    if n == 0:
+        return []
+    rounds = math.ceil(math.ceil(n / shard_size) / workers)
+    count = min(n, rounds * workers)
+    bounds = [i * n // count for i in range(count + 1)]
+    return [todo.slice(start, stop - start) for start, stop in itertools.pairwise(bounds)]
+
+
+class _Tally:
+    """Rows, and when each shard (with how many captions) was written, from the run's start."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.rows = 0
+        self.times: list[float] = []
+        self.captions: list[int] = []
+
+    def add(self, table: pa.Table) -> int:
+        """Count a written shard; returns its number of captions."""
+        captions = len(set(table.column("caption_id").to_pylist()))
+        self.rows += table.num_rows
+        self.times.append(time.perf_counter() - self.started)
+        self.captions.append(captions)
+        return captions
+
+    def steady(self) -> tuple[float | None, float | None]:
+        """(seconds to the first shard, captions/s after it); None where undefined."""
+        if not self.times:
+            return None, None
+        after = self.times[-1] - self.times[0]
+        rate = sum(self.captions[1:]) / after if len(self.times) > 1 and after > 0 else None
+        return self.times[0], rate
 
 
 def _bar(total: int, progress: bool, engine: str) -> Any:
@@ -191,7 +252,12 @@ def actor_resources(cluster_cpus: float, options: RayOptions) -> tuple[int, floa
 
 
 def _ray_results(
-    job: CorpusJob, run_hash: str, batches: list[pa.Table], options: RayOptions, progress: bool
+    job: CorpusJob,
+    run_hash: str,
+    todo: pa.Table,
+    shard_size: int,
+    options: RayOptions,
+    progress: bool,
 ) -> tuple[Iterator[pa.Table], int]:
     """Stream the batches' result tables back from a Ray Data actor pool."""
     ray = _start_ray(options)
@@ -200,11 +266,12 @@ def _ray_results(
     context = DataContext.get_current()
     context.enable_progress_bars = progress
     workers, cpus = actor_resources(float(ray.cluster_resources().get("CPU", 1)), options)
+    batches = plan_batches(todo, shard_size, workers)
     dataset = ray.data.from_arrow(batches).map_batches(
         CaptionExplainer,
         fn_constructor_kwargs={"job": job.to_dict(), "expected_hash": run_hash},
         batch_format="pyarrow",
-        batch_size=max(b.num_rows for b in batches),
+        batch_size=None,  # each block is one planned batch: never re-cut across blocks
         compute=ActorPoolStrategy(size=workers),
         num_cpus=cpus,
         num_gpus=options.gpus_per_worker or None,

@@ -53,6 +53,8 @@ class AnnexMLScorer:
 class AnnexMLVotes(AnnexMLScorer):
     """Vote-count AnnexML: fast nudges, exact path jumps, and the neighbours behind a score."""
 
+    axis_steps_per_point = True  # axis_scores also takes (m, d) steps
+
     def __init__(self, model: AnnexML, *, path: str | None = None) -> None:
         super().__init__(model, path=path)
         self._fast = BruteForceScorer.for_model(model)

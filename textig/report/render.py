@@ -183,6 +183,12 @@ def settings_rows(e: Explanation) -> list[tuple[str, str]]:
             f"exact: the score's {s.get('path_jumps')} jumps along the path, each split over "
             f"the features ({s.get('n_evaluations')} model evaluations)"
         )
+    elif s.get("quadrature") == "located":
+        how = (
+            f"{method}: jumps located from the scores, {_steps(s.get('steps_used'))} "
+            f"axis-nudged probe points (budget {s.get('step_budget')} per label), "
+            f"{s.get('n_evaluations')} model evaluations"
+        )
     else:
         how = (
             f"{method}: {s.get('quadrature')} rule, {_steps(s.get('steps_used'))} path points "
