@@ -284,7 +284,7 @@ class SbertEmbedder(Embedder):
         self, text: str, gbar: np.ndarray, baseline: np.ndarray, method: str, steps: int | None
     ) -> list[list[WordScore]]:
         quadrature = self.quadrature
-        if steps is not None:  # the starting grid; refinement still doubles up to max_steps
+        if steps is not None:  # Gauss points per stretch; refinement still runs to max_steps
             quadrature = replace(
                 quadrature, steps=steps, max_steps=max(steps, quadrature.max_steps)
             )

@@ -126,6 +126,21 @@ def test_batches_are_even_and_a_multiple_of_the_workers(n, shard, workers, sizes
     assert plan_batches(table.slice(0, 0), shard, workers) == []
 
 
+def test_the_steady_rate_leaves_out_the_start_up(monkeypatch):
+    """Shards at 10 s (4 captions), 12 s (3, one with two rows) and 16 s (2): the start-up is
+    the first shard's 10 s, and the steady rate counts the 5 later captions over 6 s."""
+    from textig.corpus import engines
+
+    clock = iter([100.0, 110.0, 112.0, 116.0])
+    monkeypatch.setattr(engines.time, "perf_counter", lambda: next(clock))
+    tally = engines._Tally(engines.time.perf_counter())
+    assert tally.steady() == (None, None)
+    for ids in (["a", "b", "c", "d"], ["e", "f", "g", "g"], ["h", "i"]):
+        tally.add(pa.table({"caption_id": ids}))
+    assert tally.rows == 10 and tally.captions == [4, 3, 2]
+    assert tally.steady() == (10.0, 5 / 6)
+
+
 def test_a_foreign_file_among_the_shards_is_refused(tmp_path):
     (tmp_path / "part-x.parquet").write_bytes(b"not parquet")
     with pytest.raises(TextigError, match=r"part-x\.parquet"):

@@ -248,3 +248,108 @@ def test_path_points_are_chunked_by_a_token_budget(
     chunked = sbert.word_attributions(CAPTION, gbar, b)
     for row, other in zip(default, chunked, strict=True):
         np.testing.assert_allclose([w.score for w in row], [w.score for w in other], atol=1e-6)
+
+
+def test_panels_back_propagate_only_their_own_labels(
+    sbert: SbertEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two stretches refining different labels: each label's head goes through the backward
+    pass only at its own stretch's points (the cost is one backward per point and label), and
+    each stretch's scores are those of integrating it alone."""
+    import embeddings.sbert_words as words
+
+    inputs = sbert.token_inputs(CAPTION)
+    start = sbert.masked_embeds(inputs)
+    path = words._Path(start, inputs.inputs_embeds - start, inputs.attention_mask)
+    heads = torch.as_tensor(np.random.default_rng(7).normal(size=(2, 384)), dtype=torch.float32)
+    ends = path.sentences(sbert, np.array([0.0, 0.5, 1.0]))
+
+    def panels() -> list[words._Panel]:
+        return [
+            words._Panel(0.0, 0.5, ends[0], ends[1], torch.tensor([0])),
+            words._Panel(0.5, 1.0, ends[1], ends[2], torch.tensor([1])),
+        ]
+
+    alone = panels()
+    for panel in alone:
+        words._integrate_panels(sbert, path, [panel], heads, 6)
+    evaluations = [0]
+    counted = words._label_gradients
+
+    def counting(embedder, points, mask, chosen):  # type: ignore[no-untyped-def]
+        evaluations[0] += len(points) * len(chosen)
+        return counted(embedder, points, mask, chosen)
+
+    monkeypatch.setattr(words, "_label_gradients", counting)
+    together = panels()
+    words._integrate_panels(sbert, path, together, heads, 6)
+    assert evaluations[0] == 2 * 6
+    for one, other in zip(alone, together, strict=True):
+        assert one.scores is not None and other.scores is not None
+        torch.testing.assert_close(one.scores, other.scores, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 7, 12])
+def test_gauss_kronrod_exact_to_degree_3n_plus_1(steps: int) -> None:
+    """Exact to degree 3n + 1 (3n + 2 for odd n, by symmetry), and no further."""
+    from embeddings.quadrature import gauss_kronrod, gauss_legendre
+
+    gauss, _ = gauss_legendre(steps)
+    added, gauss_weights, added_weights = gauss_kronrod(steps)
+    nodes = np.concatenate([gauss, added])
+    weights = np.concatenate([gauss_weights, added_weights])
+    assert len(added) == steps + 1 and np.all(weights > 0)
+    assert np.all(np.diff(np.sort(nodes)) > 0) and nodes.min() > 0 and nodes.max() < 1
+    top = 3 * steps + 1 + steps % 2
+
+    def legendre_rule(degree: int) -> float:  # the rule on the shifted Legendre polynomial
+        return float(weights @ np.polynomial.legendre.Legendre.basis(degree)(2 * nodes - 1))
+
+    assert legendre_rule(0) == pytest.approx(1.0, abs=1e-14)
+    assert all(abs(legendre_rule(p)) < 1e-13 for p in range(1, top + 1))
+    assert abs(legendre_rule(top + 1)) > 1e-4
+
+
+def test_gauss_kronrod_15_known_weight() -> None:
+    """The classic G7-K15 pair: the centre node's Kronrod weight is 0.2094821410847278 on
+    [-1, 1] (half of it on [0, 1])."""
+    from embeddings.quadrature import gauss_kronrod
+
+    _, gauss_weights, _ = gauss_kronrod(7)
+    assert gauss_weights[3] == pytest.approx(0.2094821410847278 / 2, rel=1e-12)
+
+
+def test_kronrod_extension_reuses_the_gauss_points_of_its_labels(
+    sbert: SbertEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stretch extended for its second label only: steps + 1 new points for that label, and
+    its scores are the full Gauss-Kronrod rule over all 2·steps + 1 points."""
+    import embeddings.sbert_words as words
+    from embeddings.quadrature import gauss_kronrod, gauss_legendre
+
+    inputs = sbert.token_inputs(CAPTION)
+    start = sbert.masked_embeds(inputs)
+    path = words._Path(start, inputs.inputs_embeds - start, inputs.attention_mask)
+    heads = torch.as_tensor(np.random.default_rng(8).normal(size=(2, 384)), dtype=torch.float32)
+    ends = path.sentences(sbert, np.array([0.25, 0.75]))
+    panel = words._Panel(0.25, 0.75, ends[0], ends[1], torch.tensor([0, 1]))
+    words._integrate_panels(sbert, path, [panel], heads, 4)
+    evaluations = [0]
+    counted = words._label_gradients
+
+    def counting(embedder, points, mask, chosen):  # type: ignore[no-untyped-def]
+        evaluations[0] += len(points) * len(chosen)
+        return counted(embedder, points, mask, chosen)
+
+    monkeypatch.setattr(words, "_label_gradients", counting)
+    extended = panel.extended(torch.tensor([False, True]))
+    words._integrate_panels(sbert, path, [extended], heads, 4)
+    assert evaluations[0] == 5
+    gauss, _ = gauss_legendre(4)
+    added, gauss_weights, added_weights = gauss_kronrod(4)
+    alphas = 0.25 + 0.5 * np.concatenate([gauss, added])
+    values = path.integrands(sbert, alphas, heads[1:])  # (9, 1, T)
+    weights = torch.as_tensor(np.concatenate([gauss_weights, added_weights]), dtype=torch.float64)
+    expected = 0.5 * torch.einsum("b,blt->lt", weights, values)
+    assert extended.scores is not None
+    torch.testing.assert_close(extended.scores, expected, atol=1e-6, rtol=1e-5)

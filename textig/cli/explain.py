@@ -72,7 +72,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         "--word-steps",
         type=positive_int,
         default=DEFAULTS.word_steps,
-        help="starting path points of SBERT's word IG (default: the embedder's, 32)",
+        help="Gauss points per path stretch of SBERT's word IG (default: the embedder's, 12)",
     )
     parser.add_argument("--device", choices=DEVICES, default=DEFAULTS.device, help=DEVICE_HELP)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
