@@ -199,8 +199,10 @@ def shipped(name: str, n: int) -> None:
         if len(methods) % 10 == 0:  # a running figure for long runs
             pace = (time.perf_counter() - start) / len(methods)
             print(f"  {len(methods)} captions: raw <= 5% on {np.mean(np.asarray(raw) <= 0.05):.1%}"
-                  f", cosine median {np.median(cosines):.3f}, {pace:.1f} s/caption",
-                  flush=True)  # fmt: skip
+                  f" (median {np.median(raw):.4f}, max {np.max(raw):.3f}), nodes per label "
+                  f"median {np.median(used):.0f} max {np.max(used)}, located "
+                  f"{methods.count('located')}, cosine median {np.median(cosines):.3f}, "
+                  f"{pace:.1f} s/caption", flush=True)  # fmt: skip
     took = (time.perf_counter() - start) / len(rows)
     raw_arr, used_arr = np.asarray(raw), np.asarray(used)
     print(f"== {name}: {len(rows)} captions, {len(raw)} (caption, top-5 label) pairs, "

@@ -145,3 +145,7 @@ def test_the_estimators_raw_completeness_error_is_shown_beside_the_rescaled_one(
         if value > 1e-4:
             assert f"{100 * value:.2f}%" in html
     assert "rescaling" in html
+    settings = data["settings"]  # the estimator states its budget and what each label used
+    assert settings["quadrature"] == "located" and settings["step_budget"] == 256 * 10
+    assert 0 < max(settings["steps_used"]) <= settings["step_budget"]
+    assert "budget 2560 per label" in html

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.base import DEVICES
+from textig.attribution.ig import BUDGET_FACTOR
 from textig.errors import TextigError
 
 METHODS = ("auto", "exact", "gradients", "estimate")
@@ -31,14 +32,15 @@ DEVICE_HELP = (
 class ExplainSettings:
     """How an explanation is computed.
 
-    method: see ``METHODS``. steps: path nodes of the black-box estimator (its starting count:
-    it refines labels that miss completeness) and of autograd IG. quadrature: the node rule
-    (None: the method's default). word_method: the embedder's back-projection ("default": its
-    first). word_steps: starting path points of token-level word IG (SBERT; None: the
-    embedder's default). baseline: "auto", "mean", "neutral", "text:CAPTION" or a (dim,)
-    array. top_features: features listed per label. seed: the estimator's random nodes.
-    device: where the embedder's torch work runs ("auto": CUDA when torch sees a device, else
-    the CPU; see ``embeddings.base.DEVICES``); resolved to the device that ran.
+    method: see ``METHODS``. steps: path nodes of the black-box estimator (its scan of 4 x steps
+    cells; its node budget per label is BUDGET_FACTOR x steps, reported with each label's use)
+    and of autograd IG. quadrature: the node rule (None: the method's default). word_method: the
+    embedder's back-projection ("default": its first). word_steps: starting path points of
+    token-level word IG (SBERT; None: the embedder's default). baseline: "auto", "mean",
+    "neutral", "text:CAPTION" or a (dim,) array. top_features: features listed per label. seed:
+    the estimator's random nodes. device: where the embedder's torch work runs ("auto": CUDA
+    when torch sees a device, else the CPU; see ``embeddings.base.DEVICES``); resolved to the
+    device that ran.
     """
 
     method: str = "auto"
@@ -82,3 +84,8 @@ def _check_count(name: str, value: Any) -> None:
 
 
 DEFAULTS = ExplainSettings()
+STEPS_HELP = (
+    f"IG path points (default {DEFAULTS.steps}); the black-box estimate scans 4x as many path "
+    f"cells and may spend up to {BUDGET_FACTOR}x as many nodes per label (its budget, "
+    "reported per label)"
+)

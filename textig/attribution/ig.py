@@ -44,6 +44,7 @@ COMPLETENESS_TOLERANCE = 0.05  # the IG authors' sum-to-diff rule: raw error <= 
 # NODES_PER_JUMP (32) per jump, and a top-5 label of an IAPR AnnexML model moves in up to ~330
 # jumps (GloVe; median ~150); the quotient route doubles its nodes up to the same budget
 _MAX_DOUBLINGS = 8
+BUDGET_FACTOR = 1 << _MAX_DOUBLINGS  # default max_steps = BUDGET_FACTOR x steps
 _SCAN_CELLS = 4  # the piecewise estimator scans the path in 4 x steps cells for jumps
 
 
@@ -124,13 +125,13 @@ def integrated_gradients(
     ``default_scale(d)``; several scales: their estimates, each on its own nodes, are averaged).
     complete: rescale each label's attributions to sum to F(x) - F(x') (default: only for the
     piecewise estimator, whose raw sum is noisy; the raw error is kept in the result).
-    max_steps: the piecewise estimator's node budget per label (default 256·steps). Located
-    jumps (the default rule) cost ``NODES_PER_JUMP`` axis-nudged nodes per jump of the label,
-    more for jumps measured again; a label with more jumps than the budget holds sends the
-    caption to the quotient estimator, whose stratified rule gives a label whose raw
-    completeness error exceeds 5 % as many fresh nodes again, until it meets the rule or the
-    next doubling would pass the budget. Reported per label in ``steps_used`` and
-    ``converged``, the budget in ``step_budget``.
+    max_steps: the piecewise estimator's node budget per label (default ``BUDGET_FACTOR``·steps
+    = 256·steps). Located jumps (the default rule) cost ``NODES_PER_JUMP`` axis-nudged nodes per
+    jump of the label, more for jumps measured again; a label with more jumps than the budget
+    holds sends the caption to the quotient estimator, whose stratified rule gives a label whose
+    raw completeness error exceeds 5 % as many fresh nodes again, until it meets the rule or the
+    next doubling would pass the budget. Reported per label in ``steps_used`` and ``converged``,
+    the budget in ``step_budget``.
     """
     if estimator not in ESTIMATORS:
         raise TextigError(f"unknown estimator {estimator!r} (known: {', '.join(ESTIMATORS)})")
@@ -154,7 +155,7 @@ def integrated_gradients(
         estimator = _detect(model, x, baseline, targets, gap, relative_step)
     rng = np.random.default_rng(seed)
     nodes, weights = quadrature(method or "stratified", steps, rng=rng)  # validates steps
-    budget = steps << _MAX_DOUBLINGS if max_steps is None else max_steps
+    budget = steps * BUDGET_FACTOR if max_steps is None else max_steps
     check_positive(budget, "max_steps")
     raw = None
     if estimator == "piecewise" and method is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from textig.cli.arguments import positive_int
 from textig.errors import TextigError
-from textig.settings import DEFAULTS, METHOD_HELP, METHODS
+from textig.settings import DEFAULTS, METHOD_HELP, METHODS, STEPS_HELP
 
 _RUN_EPILOG = """\
 Rows (one per caption and explained label) go to RESULTS/part-*.parquet, one shard per batch,
@@ -48,8 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--top", type=positive_int, default=5,
                      help="explain the top N labels (default 5)")  # fmt: skip
     run.add_argument("--method", choices=METHODS, default=DEFAULTS.method, help=METHOD_HELP)
-    run.add_argument("--steps", type=positive_int, default=DEFAULTS.steps,
-                     help=f"IG path points to start from (default {DEFAULTS.steps})")  # fmt: skip
+    run.add_argument("--steps", type=positive_int, default=DEFAULTS.steps, help=STEPS_HELP)
     run.add_argument("--baseline", default="auto", help="auto (default), mean, neutral")
     run.add_argument("--no-evaluate", dest="evaluate", action="store_false",
                      help="skip faithfulness and the original back-projection (about half "

@@ -21,6 +21,7 @@ from textig.settings import (
     DEVICES,
     METHOD_HELP,
     METHODS,
+    STEPS_HELP,
     ExplainSettings,
 )
 
@@ -65,7 +66,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         "--steps",
         type=positive_int,
         default=DEFAULTS.steps,
-        help=f"IG path points to start from (default {DEFAULTS.steps})",
+        help=STEPS_HELP,
     )
     parser.add_argument("--method", choices=METHODS, default=DEFAULTS.method, help=METHOD_HELP)
     parser.add_argument(
