@@ -110,7 +110,8 @@ def _row(label: str, values: dict[str, float]) -> str:
 
 def _compare(args: argparse.Namespace) -> None:
     script = Path(__file__).resolve()
-    worker_args = ["--n", str(args.n)] + (["--data", args.data] if args.data else [])
+    data = ["--data", str(Path(args.data).resolve())] if args.data else []  # workers run elsewhere
+    worker_args = ["--n", str(args.n), *data]
     with revision_tree(args.against) as old_tree:
         sides = [
             Worker(script, worker_args, old_tree, "before"),
