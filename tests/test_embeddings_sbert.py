@@ -250,6 +250,22 @@ def test_path_points_are_chunked_by_a_token_budget(
         np.testing.assert_allclose([w.score for w in row], [w.score for w in other], atol=1e-6)
 
 
+def _count_gradient_evaluations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, count the word step's (point, label) gradient evaluations in the list's
+    one entry."""
+    import embeddings.sbert_words as words
+
+    evaluations = [0]
+    counted = words._label_gradients
+
+    def counting(embedder, points, mask, chosen):  # type: ignore[no-untyped-def]
+        evaluations[0] += len(points) * len(chosen)
+        return counted(embedder, points, mask, chosen)
+
+    monkeypatch.setattr(words, "_label_gradients", counting)
+    return evaluations
+
+
 def test_panels_back_propagate_only_their_own_labels(
     sbert: SbertEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -273,14 +289,7 @@ def test_panels_back_propagate_only_their_own_labels(
     alone = panels()
     for panel in alone:
         words._integrate_panels(sbert, path, [panel], heads, 6)
-    evaluations = [0]
-    counted = words._label_gradients
-
-    def counting(embedder, points, mask, chosen):  # type: ignore[no-untyped-def]
-        evaluations[0] += len(points) * len(chosen)
-        return counted(embedder, points, mask, chosen)
-
-    monkeypatch.setattr(words, "_label_gradients", counting)
+    evaluations = _count_gradient_evaluations(monkeypatch)
     together = panels()
     words._integrate_panels(sbert, path, together, heads, 6)
     assert evaluations[0] == 2 * 6
@@ -334,14 +343,7 @@ def test_kronrod_extension_reuses_the_gauss_points_of_its_labels(
     ends = path.sentences(sbert, np.array([0.25, 0.75]))
     panel = words._Panel(0.25, 0.75, ends[0], ends[1], torch.tensor([0, 1]))
     words._integrate_panels(sbert, path, [panel], heads, 4)
-    evaluations = [0]
-    counted = words._label_gradients
-
-    def counting(embedder, points, mask, chosen):  # type: ignore[no-untyped-def]
-        evaluations[0] += len(points) * len(chosen)
-        return counted(embedder, points, mask, chosen)
-
-    monkeypatch.setattr(words, "_label_gradients", counting)
+    evaluations = _count_gradient_evaluations(monkeypatch)
     extended = panel.extended(torch.tensor([False, True]))
     words._integrate_panels(sbert, path, [extended], heads, 4)
     assert evaluations[0] == 5
