@@ -38,19 +38,27 @@ def test_axis_scores_equal_materialised_nudges(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_axis_scores_with_each_points_own_steps(seed: int) -> None:
-    """Per-point steps (m, d) score as if each point were asked alone with its row."""
+def test_nudge_scores_with_each_points_own_signed_steps(seed: int) -> None:
+    """One-sided nudges, per-point signed steps (m, d), some zero: each scores as the nudged
+    copy scored naively, and a zero step as the point itself."""
     rng = np.random.default_rng(200 + seed)
     model = random_model(rng, duplicates=seed % 3, n_clusters=3)
     points = rng.normal(size=(4, 6))
     steps = rng.normal(size=(4, 6)) * rng.uniform(0.1, 5.0, size=(4, 1))  # very unequal rows
-    plus, minus = BruteForceScorer(model).axis_scores(points, steps)
+    steps[rng.random(steps.shape) < 0.3] = 0.0
+    scorer = BruteForceScorer(model)
+    got = scorer.nudge_scores(points, steps)
     for p, (point, row) in enumerate(zip(points, steps, strict=True)):
-        ref_plus, ref_minus = _materialised(model, point[None], row)
-        np.testing.assert_array_equal(plus[p], ref_plus[0])
-        np.testing.assert_array_equal(minus[p], ref_minus[0])
-    changed = plus != BruteForceScorer(model)(points)[:, None, :]
+        np.testing.assert_array_equal(got[p], naive_votes(model, point + np.diag(row)))
+    changed = got != scorer(points)[:, None, :]
     assert changed.any(axis=(1, 2)).all()  # every point's nudges really move some votes
+    np.testing.assert_array_equal(got[steps == 0], np.repeat(scorer(points), 6, axis=0)[
+        (steps == 0).ravel()])  # fmt: skip
+    plus, minus = scorer.axis_scores(points[:1], np.abs(steps[0]))
+    ups = scorer.nudge_scores(points[:1], np.abs(steps[:1]))
+    downs = scorer.nudge_scores(points[:1], -np.abs(steps[:1]))
+    np.testing.assert_array_equal(ups, plus)  # one side of axis_scores, the same votes
+    np.testing.assert_array_equal(downs, minus)
 
 
 def test_axis_scores_cover_cluster_switches() -> None:
@@ -116,6 +124,10 @@ def test_bad_inputs_raise_textig_error() -> None:
         scorer.axis_scores(np.ones((1, 6)), np.ones(5))
     with pytest.raises(TextigError, match="steps"):
         scorer.axis_scores(np.ones((1, 6)), np.full(6, np.inf))
+    with pytest.raises(TextigError):
+        scorer.nudge_scores(np.ones((2, 6)), np.ones(6))  # one row of steps per point
+    with pytest.raises(TextigError):
+        scorer.nudge_scores(np.ones((1, 6)), np.full((1, 6), np.nan))
 
 
 def test_unsupported_or_unfitted_models_are_refused() -> None:

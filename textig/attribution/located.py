@@ -8,8 +8,8 @@ bisection of every cell whose target scores differ, down to an alpha bracket of 
 Each share is then measured, not assumed: from a probe point q a distance u (in alpha) before
 the jump, a nudge t along axis i reaches a flat boundary when t = u·((x - x')·n)/n_i, so
 share_i = (x_i - x'_i)·u / t. The nudge t is found per feature and sign by geometric bisection
-on the model's axis-nudged scores (the first nudge that turns q's scores into those after the
-jump).
+on the model's one-sided nudge scores (the first nudge that turns q's scores into those after
+the jump), only for the directions whose first change lies within reach.
 Nothing forces a jump's shares to sum to 1: they do only where the boundary is flat at the
 probe's scale and every nudge was measured, so the raw completeness error still measures the
 estimate. What it cannot see is a pair of jumps that cancel inside one scan cell (more cells
@@ -29,7 +29,9 @@ PRECISION = 1e-12  # alpha bracket of a located jump
 PROBE_OFFSET = 1e-6  # alpha from the probe point to its jump (at most a quarter of the gap)
 REACH = 1e4  # shares below 1/REACH in magnitude read as 0; above REACH, capped
 BISECTIONS = 14  # halvings of log(nudge) over [1/REACH, REACH]: shares to ±0.06 %
-NODES_PER_JUMP = 2 * (BISECTIONS + 2)  # axis-nudged probes per jump: both ends, both signs
+# nudged probe rows per jump, at most: both ends and every halving, a row per direction
+# (features searched one way share a row; a second row only where some feature needs both)
+NODES_PER_JUMP = 2 * (BISECTIONS + 2)
 JUMP_TOLERANCE = 0.01  # |Σ shares - 1| above which a jump is measured again
 # measurements of a jump: (side, 1 = the roomier one; probe offset, x PROBE_OFFSET)
 ATTEMPTS = ((1.0, 1.0), (-1.0, 1.0), (1.0, 1 / 32), (-1.0, 1 / 32))
@@ -165,17 +167,26 @@ def probe_shares(
 
     Each direction is bisected on its own: a flat boundary lies on one side of the probe, and
     the other side may hold another boundary that is nearer; bisecting on the first change of
-    either (one nudge size for both) would stop there and lose the share."""
+    either (one nudge size for both) would stop there and lose the share. Only the directions
+    whose first change lies inside the reach need bisecting: one whose farthest nudge
+    (REACH) changes no target score has none there, and one whose nearest nudge (1/REACH)
+    already changes them has its first change at the cap. Every nudge is scored one-sided
+    (``Counter.nudged``), only for the (probe, feature, direction) triples still searched."""
     size = offsets[:, None] * np.abs(delta)[None, :]  # (J, d)
-    log_lo = np.full((2, *size.shape), -np.log(REACH))  # (direction +/-, J, d)
-    log_hi = np.full((2, *size.shape), np.log(REACH))
-    moved_far, landed = _first_changes(model, probes, size, log_hi, start, end, targets)
-    capped, landed_near = _first_changes(model, probes, size, log_lo, start, end, targets)
-    landed &= moved_far
+    signed = _DIRECTIONS * size  # (direction +/-, J, d): unit nudges, 0 where δ_i = 0
+    log_lo = np.full(signed.shape, -np.log(REACH))
+    log_hi = np.full(signed.shape, np.log(REACH))
+    moved_far, landed = _first_changes(model, probes, signed * REACH, start, end, targets)
+    capped, landed_near = _first_changes(
+        model, probes, np.where(moved_far, signed / REACH, 0.0), start, end, targets
+    )
+    searched = moved_far & ~capped
     for _ in range(BISECTIONS):
         mid = 0.5 * (log_lo + log_hi)
-        now, now_landed = _first_changes(model, probes, size, mid, start, end, targets)
-        log_hi, log_lo = np.where(now, mid, log_hi), np.where(now, log_lo, mid)
+        steps = np.where(searched, signed * np.exp(mid), 0.0)
+        now, now_landed = _first_changes(model, probes, steps, start, end, targets)
+        now &= searched
+        log_hi, log_lo = np.where(now, mid, log_hi), np.where(now | ~searched, log_lo, mid)
         landed = np.where(now, now_landed, landed)
     log_tau = np.where(capped, -np.log(REACH), 0.5 * (log_lo + log_hi))
     landed = np.where(capped, landed_near, landed)
@@ -187,13 +198,26 @@ def probe_shares(
     return np.sign(delta)[None, :] * direction * np.exp(-nearest)
 
 
-def _first_changes(model, probes, size, log_tau, start, end, targets):
-    """For nudges exp(log_tau[0])·size along +e_i and exp(log_tau[1])·size along -e_i of each
-    probe: (moved, landed), each (2, J, d): the target scores differ from ``start``; they
-    equal ``end``. One model call: the probes twice, with the + and the - nudge sizes."""
+_DIRECTIONS = np.array([1.0, -1.0])[:, None, None]  # nudge directions +e_i, -e_i
+
+
+def _first_changes(model, probes, steps, start, end, targets):
+    """For the signed nudges ``steps`` (2, J, d) of the probes (direction +/-, 0 where not
+    asked): (moved, landed), each (2, J, d): the target scores differ from ``start``; they
+    equal ``end``. One model call, one-sided: a probe's row nudges each feature its + way if
+    asked, else its - way; a second row takes the - ways of features asked both ways."""
+    asked = steps != 0
+    first = np.where(asked[0], steps[0], steps[1])
+    both = asked[0] & asked[1]
+    twice = np.flatnonzero(both.any(axis=1))
+    rows = np.concatenate([probes, probes[twice]])
+    reached = model.nudged(rows, np.concatenate([first, np.where(both, steps[1], 0.0)[twice]]),
+                           targets)  # fmt: skip
     m = len(probes)
-    steps = np.exp(log_tau).reshape(2 * m, -1) * np.concatenate([size, size])
-    plus, minus = model.point_differences(np.concatenate([probes, probes]), steps, targets)
-    reached = np.stack([plus[:m], minus[m:]])  # (2, J, d, T)
-    moved = np.any(reached != start[None, :, None], axis=3)
-    return moved, np.all(reached == end[None, :, None], axis=3)
+    out = np.empty((2, *first.shape, len(targets)))
+    out[0] = reached[:m]
+    out[1] = reached[:m]  # where only - is asked, the first row holds it
+    out[1, twice] = np.where(both[twice, :, None], reached[m:], reached[:m][twice])
+    moved = np.any(out != start[None, :, None], axis=3) & asked
+    landed = np.all(out == end[None, :, None], axis=3) & asked
+    return moved, landed
