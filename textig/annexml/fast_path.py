@@ -38,6 +38,10 @@ from textig.errors import TextigError
 _BLOCK = 1 << 22  # elements of a key matrix computed at once, to bound memory
 _FEW_ROWS = 4  # requests of up to this many rows go through the recent-rows key cache
 _RECENT_KEYS = 96  # (row, cluster) key vectors kept: two rows of every cluster, and more
+# (probe, cluster) key vectors nudge_scores keeps: a batch of 32 probes in all 30 clusters of
+# 15 learners x 2 (~100 MB at 12,000 members): the located-jumps estimator nudges the same
+# probes over a dozen calls, and their keys and top members are most of a call's work
+_PROBE_KEYS = 1024
 _SAMPLE_PER_NN = 32  # top_members' sample: 32 members per neighbour sought (~k·size/32k kept)
 BOTH_SIGNS = np.array([1.0, -1.0])  # axis_scores: every step taken up and down
 ONE_SIGN = np.array([1.0])  # nudge_scores: every (signed) step taken as given
@@ -155,12 +159,13 @@ class _RecentRows:
     Explaining one caption asks about the same two rows (the caption and its baseline, often
     the same baseline for every caption) several times: their scores, the path's ends, the
     neighbours. All three are pure functions of (cluster, row), so reusing them changes no
-    result. Thread-safe; bounded to ``_RECENT_KEYS`` entries, least recent dropped.
+    result. Thread-safe; bounded to ``capacity`` entries, least recent dropped.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = _RECENT_KEYS) -> None:
         self._kept: OrderedDict[tuple[int, bytes], list] = OrderedDict()
         self._lock = threading.Lock()
+        self.capacity = capacity
 
     def entries(self, cluster: PreparedCluster, X: np.ndarray) -> list[list]:
         """The entry of each row of X in ``cluster``; keys computed for the rows not kept."""
@@ -177,7 +182,7 @@ class _RecentRows:
                 for i, keys in zip(missing, fresh, strict=True):
                     found[i] = self._kept.setdefault(names[i], [keys, None, None])
                     self._kept.move_to_end(names[i])
-                while len(self._kept) > _RECENT_KEYS:
+                while len(self._kept) > self.capacity:
                     self._kept.popitem(last=False)
         return found
 
@@ -255,6 +260,7 @@ class BruteForceScorer:
         self.learners = tuple(_prepare_learner(learner, Y) for learner in model.learners_)
         self.dim = self.learners[0].centers.shape[1]
         self._recent = _RecentRows()
+        self._probes = _RecentRows(_PROBE_KEYS)
 
     def keys(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
         """``cluster.keys(X)`` of one of this scorer's clusters; a few rows at a time are
@@ -356,7 +362,7 @@ class BruteForceScorer:
         t = np.asarray(steps, dtype=np.float64)
         if t.shape != (self.dim,):
             raise TextigError(f"steps must have shape ({self.dim},), got {t.shape}")
-        out = self._nudged(P, np.broadcast_to(t, P.shape), columns, BOTH_SIGNS)
+        out = self._nudged(P, np.broadcast_to(t, P.shape), columns, BOTH_SIGNS, self._fresh)
         return out[:, :, 0], out[:, :, 1]
 
     def nudge_scores(
@@ -370,10 +376,27 @@ class BruteForceScorer:
         t = np.asarray(steps, dtype=np.float64)
         if t.shape != P.shape:
             raise TextigError(f"steps must have the points' shape {P.shape}, got {t.shape}")
-        return self._nudged(P, t, columns, ONE_SIGN)[:, :, 0]
+        return self._nudged(P, t, columns, ONE_SIGN, self._remembered)[:, :, 0]
 
-    def _nudged(self, P: np.ndarray, t: np.ndarray, columns, signs: np.ndarray) -> np.ndarray:
-        """(m, d, S, C) votes of P[p] + signs[s]·t[p, i]·e_i for the label ``columns``."""
+    def _fresh(self, cluster: PreparedCluster, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keys (r, n_c) and top members (r, k) of the rows of P in ``cluster``."""
+        keys = cluster.keys(P)
+        return keys, top_members(keys, self.num_nn)
+
+    def _remembered(self, cluster: PreparedCluster, P: np.ndarray):
+        """``_fresh``, each (row, cluster) computed once while among the last ``_PROBE_KEYS``:
+        nudge_scores is asked about the same probes again and again, at other steps."""
+        entries = self._probes.entries(cluster, P)
+        missing = [entry for entry in entries if entry[1] is None]
+        if missing:
+            tops = top_members(np.stack([entry[0] for entry in missing]), self.num_nn)
+            for entry, top in zip(missing, tops, strict=True):
+                entry[1] = top
+        return np.stack([entry[0] for entry in entries]), np.stack([e[1] for e in entries])
+
+    def _nudged(self, P: np.ndarray, t: np.ndarray, columns, signs: np.ndarray, state):
+        """(m, d, S, C) votes of P[p] + signs[s]·t[p, i]·e_i for the label ``columns``; the
+        points' keys and top members in a cluster come from ``state(cluster, rows)``."""
         if not np.all(np.isfinite(t)):
             raise TextigError("steps must be finite")
         cols = np.arange(self.n_labels) if columns is None else np.asarray(columns, dtype=int)
@@ -386,7 +409,7 @@ class BruteForceScorer:
         # Each learner returns its votes and sparse per-nudge changes, added here (votes are
         # integers, so the order of the additions cannot change the sums).
         for own, nudges, changes in parallel_map(
-            lambda learner: _AxisLearner(learner, P, t, self.num_nn, cols, signs).votes(),
+            lambda learner: _AxisLearner(learner, P, t, cols, signs, state).votes(),
             self.learners,
         ):
             base += own
@@ -413,12 +436,12 @@ class _AxisLearner:
         learner: PreparedLearner,
         P: np.ndarray,
         t: np.ndarray,
-        k: int,
         columns: np.ndarray,
         signs: np.ndarray,
+        state,
     ) -> None:
-        self.learner, self.P, self.t, self.k, self.columns = learner, P, t, k, columns
-        self.signs = signs
+        self.learner, self.P, self.t, self.columns = learner, P, t, columns
+        self.signs, self.state = signs, state
         scores = P @ learner.centers.T  # (m, K)
         moved = (
             scores[:, None, None, :]
@@ -438,10 +461,10 @@ class _AxisLearner:
         for c in np.unique(self.where):
             lands = (self.where == c) & self.nudged  # (m, d, S)
             rows = np.flatnonzero((self.home == c) | lands.any(axis=(1, 2)))
+            cluster = self.learner.clusters[c]
             own_votes, ids, new_votes = _LandedNudges(
-                self.learner.clusters[c], self.P[rows], self.t[rows], self.k, lands[rows],
-                self.signs,
-            ).changes(self.columns)  # fmt: skip
+                cluster, *self.state(cluster, self.P[rows]), self.t[rows], lands[rows], self.signs
+            ).changes(self.columns)
             home = self.home[rows] == c
             home_votes[rows[home]] = own_votes[home]
             point = rows[ids // per_point]
@@ -474,16 +497,15 @@ class _LandedNudges:
     def __init__(
         self,
         cluster: PreparedCluster,
-        P: np.ndarray,
+        keys: np.ndarray,
+        own: np.ndarray,
         t: np.ndarray,
-        k: int,
         lands: np.ndarray,
         signs: np.ndarray,
     ) -> None:
         self.cluster, self.t, self.lands, self.signs = cluster, t, lands, signs  # lands (r, d, S)
-        self.keys = cluster.keys(P)  # (r, n_c)
-        self.k = min(k, cluster.size)
-        self.own = top_members(self.keys, self.k)  # (r, k)
+        self.keys, self.own = keys, own  # (r, n_c) the points' keys, (r, k) their top members
+        self.k = own.shape[1]
         self.margin = 1e-9 * np.max(np.abs(self.keys), axis=1, initial=0.0)  # (r,)
 
     def changes(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

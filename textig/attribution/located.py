@@ -25,14 +25,24 @@ import numpy as np
 from textig.attribution._utils import Counter
 from textig.attribution.paths import path_points
 
-PRECISION = 1e-12  # alpha bracket of a located jump
+# alpha bracket of a located jump: a probe PROBE_OFFSET from its centre is that far from the
+# jump to ±PRECISION / (2 PROBE_OFFSET) = ±5e-5 (±0.16 % at the 1/32 offset of ATTEMPTS),
+# every share of the jump scaled alike; each halving below it costs a model call per jump
+PRECISION = 1e-10
 PROBE_OFFSET = 1e-6  # alpha from the probe point to its jump (at most a quarter of the gap)
 REACH = 1e4  # shares below 1/REACH in magnitude read as 0; above REACH, capped
-BISECTIONS = 14  # halvings of log(nudge) over [1/REACH, REACH]: shares to ±0.06 %
+# halvings of log(nudge) over [1/REACH, REACH]: each share to ±SHARE_PRECISION (0.45 %), a
+# tenth of the 5 % completeness rule (14, ±0.06 %, cost 3 more model calls per jump)
+BISECTIONS = 11
+SHARE_PRECISION = float(np.expm1(np.log(REACH) / 2**BISECTIONS))  # half the final bracket
 # nudged probe rows per jump, at most: both ends and every halving, a row per direction
 # (features searched one way share a row; a second row only where some feature needs both)
 NODES_PER_JUMP = 2 * (BISECTIONS + 2)
-JUMP_TOLERANCE = 0.01  # |Σ shares - 1| above which a jump is measured again
+# probes whose shares are measured together: a model may remember what it computed for a point
+# (AnnexML's nudge_scores keeps a batch of 32 probes' keys), and the same probes are nudged
+# over all 2 + BISECTIONS calls of a batch
+PROBE_BATCH = 32
+JUMP_TOLERANCE = 0.01  # |Σ shares - 1| beyond the shares' precision: the jump is measured again
 # measurements of a jump: (side, 1 = the roomier one; probe offset, x PROBE_OFFSET)
 ATTEMPTS = ((1.0, 1.0), (-1.0, 1.0), (1.0, 1 / 32), (-1.0, 1 / 32))
 
@@ -101,12 +111,12 @@ def located_jump_attributions(
     the jumps that move each target.
 
     A flat boundary's shares sum to 1, so a jump whose measured shares miss 1 by more than
-    ``JUMP_TOLERANCE`` was mismeasured (a nudge met another boundary first, or another jump
-    lies between probe and jump): it is measured again (``ATTEMPTS``: from the other side,
-    then from probes 32 times closer), while every target it moves has ``budget`` nodes left.
-    The last measurement counts whatever its sum: nothing picks a best one or rescales, so a
-    jump no probe can measure (two boundaries crossed at one alpha) still shows in the raw
-    completeness error.
+    ``JUMP_TOLERANCE`` beyond their precision (``_mismeasured``) was mismeasured (a nudge met
+    another boundary first, or another jump lies between probe and jump): it is measured again
+    (``ATTEMPTS``: from the other side, then from probes 32 times closer), while every target it
+    moves has ``budget`` nodes left. The last measurement counts whatever its sum: nothing picks a
+    best one or rescales, so a jump no probe can measure (two boundaries crossed at one alpha) still
+    shows in the raw completeness error.
     """
     delta = x - baseline
     change = jumps.after - jumps.before  # (J, T)
@@ -129,8 +139,15 @@ def located_jump_attributions(
         room = np.where(side < 0, gaps[0, todo], gaps[1, todo])
         offset = np.minimum(shrink * PROBE_OFFSET, 0.25 * room)
         shares[todo] = _measured_shares(model, x, baseline, targets, jumps, todo, side, offset)
-        todo = todo[np.abs(shares[todo].sum(axis=1) - 1.0) > JUMP_TOLERANCE]
+        todo = todo[_mismeasured(shares[todo])]
     return change.T @ shares, used
+
+
+def _mismeasured(shares: np.ndarray) -> np.ndarray:
+    """Jumps whose shares (J, d) miss 1 by more than JUMP_TOLERANCE beyond what measuring each
+    share to ±SHARE_PRECISION can explain (shares of both signs add their errors up)."""
+    slack = JUMP_TOLERANCE + SHARE_PRECISION * np.abs(shares).sum(axis=1)
+    return np.abs(shares.sum(axis=1) - 1.0) > slack
 
 
 def _measured_shares(model, x, baseline, targets, jumps, which, side, offset) -> np.ndarray:
@@ -143,11 +160,12 @@ def _measured_shares(model, x, baseline, targets, jumps, which, side, offset) ->
     end = np.where(side[:, None] < 0, after, before)
     ready = np.flatnonzero(np.all(model(probes)[:, targets] == start, axis=1))
     out = np.zeros((len(which), len(x)))
-    if len(ready):
+    for first in range(0, len(ready), PROBE_BATCH):
+        batch = ready[first : first + PROBE_BATCH]
         found = probe_shares(
-            model, probes[ready], x - baseline, offset[ready], start[ready], end[ready], targets
+            model, probes[batch], x - baseline, offset[batch], start[batch], end[batch], targets
         )
-        out[ready] = -side[ready, None] * found
+        out[batch] = -side[batch, None] * found
     return out
 
 
