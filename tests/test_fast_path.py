@@ -184,3 +184,35 @@ def test_one_blas_thread_restores_the_thread_count() -> None:
             assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
     assert [(i["filepath"], i["num_threads"]) for i in threadpool_info()] == before
+
+
+def test_top_members_cut_to_candidates_is_the_full_top_k() -> None:
+    """Wide rows are ranked among the members at least as high as a sample's k-th: the same
+    top k as ranking every member, with ties (to the lower position) and rows whose order
+    makes the sample a poor guide (ascending keys)."""
+    from textig.annexml.fast_path import top_members
+    from textig.annexml.search import top_k
+
+    rng = np.random.default_rng(11)
+    keys = rng.normal(size=(40, 3000))
+    keys[:10] = np.round(keys[:10] * 2) / 2  # many exact ties at the k-th key
+    keys[10:20] = np.sort(keys[10:20], axis=1)  # the highest keys all at the end
+    keys[20:25] = 1.0  # every key tied
+    for k in (1, 5, 10):
+        np.testing.assert_array_equal(top_members(keys, k), np.sort(top_k(keys, k)[0], axis=1))
+
+
+def test_wide_clusters_score_as_naive_brute_force() -> None:
+    """Clusters wide enough for the candidate cut: votes, and nudges asked twice about the same
+    probes (the second time from remembered keys), equal naive brute force."""
+    rng = np.random.default_rng(12)
+    model = random_model(rng, n=900, n_clusters=2, duplicates=5)
+    X = rng.normal(size=(30, 6))
+    scorer = BruteForceScorer(model)
+    np.testing.assert_array_equal(scorer(X), naive_votes(model, X))
+    points = X[:3]
+    for scale in (0.5, 0.05):
+        steps = rng.normal(size=(3, 6)) * scale
+        got = scorer.nudge_scores(points, steps)
+        for p in range(3):
+            np.testing.assert_array_equal(got[p], naive_votes(model, points[p] + np.diag(steps[p])))
