@@ -32,9 +32,9 @@ from pathlib import Path
 
 from embeddings import get_embedder
 from textig.corpus import CorpusJob, RayOptions, RunStats, input_table, run_corpus
-from textig.corpus.engines import DEFAULT_SHARD_SIZE
 from textig.corpus.job import resolve_model, select_captions
 from textig.data import load_dataset
+from textig.settings import DEFAULT_SHARD_SIZE
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "iaprtc12"
 BAR = 1.7

@@ -15,7 +15,7 @@ IAPR TC-12 train split (GloVe and SBERT, default parameters, cached), the first 
 captions, their top-5 labels, the training-mean baseline and the estimator's defaults (what
 ``--method estimate`` runs): the share of (caption, label) pairs whose **raw** completeness
 error (before the rescaling) is <= 5 %, its median and max, the path nodes each label used
-(located jumps, NODES_PER_JUMP axis-nudged probe nodes each, more for jumps measured again,
+(located jumps, NODES_PER_JUMP nudged probe nodes each, more for jumps measured again,
 when every label's jumps fit the budget of 256 x steps nodes; else the quotient estimator with
 adaptive refinement), the model evaluations and time per caption, and the
 cosine to the exact IG.

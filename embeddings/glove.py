@@ -95,6 +95,9 @@ class GloveEmbedder(Embedder):
             vectors = f"glove-{source.stem}@{digest}"
             self._read_words = functools.partial(read_vocabulary, words_path)
         self._identity = f"{vectors}+{TOKENIZER_NAME}+stopwords@{stopwords_digest()}"
+        # words already reported as out of vocabulary: a corpus run encodes each caption and
+        # its perturbations many times, and one notice per word is what a reader can use
+        self._reported_oov: set[str] = set()
 
     @property
     def identity(self) -> str:
@@ -162,9 +165,11 @@ class GloveEmbedder(Embedder):
             rows = [w.row for w in words if w.kind == "word"]
             oov.update(w.token.text.lower() for w in words if w.kind == "oov")
             out[i] = np.asarray(self._matrix[rows], dtype=np.float64).mean(axis=0)
-        if oov:
-            examples = ", ".join(sorted(oov)[:10])
-            log.warning("glove: %d out-of-vocabulary words left out (e.g. %s)", len(oov), examples)
+        new = oov - self._reported_oov
+        if new:
+            self._reported_oov |= new
+            examples = ", ".join(sorted(new)[:10])
+            log.warning("glove: %d out-of-vocabulary words left out (e.g. %s)", len(new), examples)
         return out
 
     def _word_attributions(

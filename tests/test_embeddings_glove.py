@@ -42,12 +42,26 @@ def test_encode_equals_direct_lookup_and_mean(glove: GloveEmbedder, lookup) -> N
     )
 
 
-def test_oov_words_are_reported_not_averaged_as_zeros(glove: GloveEmbedder, caplog) -> None:
+def test_oov_words_are_reported_not_averaged_as_zeros(caplog) -> None:
+    glove = GloveEmbedder()  # its own instance: each word is reported once per embedder
     with_oov = glove.encode(["palm tree Xqzzyv"], progress=False)
     without = glove.encode(["palm tree"])
     np.testing.assert_array_equal(with_oov, without)
     assert glove.oov_words("palm tree Xqzzyv") == ["Xqzzyv"]
     assert "xqzzyv" in caplog.text
+
+
+def test_each_oov_word_is_reported_once(caplog) -> None:
+    # a corpus run encodes a caption and its perturbations many times: one notice per word
+    glove = GloveEmbedder()
+    for _ in range(3):
+        glove.encode(["palm tree Xqzzyv", "a Xqzzyv tree"], progress=False)
+    glove.encode(["palm Wvvqk tree Xqzzyv"], progress=False)
+    notices = [r.getMessage() for r in caplog.records if "out-of-vocabulary" in r.getMessage()]
+    assert notices == [
+        "glove: 1 out-of-vocabulary words left out (e.g. xqzzyv)",
+        "glove: 1 out-of-vocabulary words left out (e.g. wvvqk)",
+    ]
 
 
 def test_tokens_keep_the_original_spans(glove: GloveEmbedder) -> None:

@@ -38,19 +38,27 @@ def test_axis_scores_equal_materialised_nudges(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_axis_scores_with_each_points_own_steps(seed: int) -> None:
-    """Per-point steps (m, d) score as if each point were asked alone with its row."""
+def test_nudge_scores_with_each_points_own_signed_steps(seed: int) -> None:
+    """One-sided nudges, per-point signed steps (m, d), some zero: each scores as the nudged
+    copy scored naively, and a zero step as the point itself."""
     rng = np.random.default_rng(200 + seed)
     model = random_model(rng, duplicates=seed % 3, n_clusters=3)
     points = rng.normal(size=(4, 6))
     steps = rng.normal(size=(4, 6)) * rng.uniform(0.1, 5.0, size=(4, 1))  # very unequal rows
-    plus, minus = BruteForceScorer(model).axis_scores(points, steps)
+    steps[rng.random(steps.shape) < 0.3] = 0.0
+    scorer = BruteForceScorer(model)
+    got = scorer.nudge_scores(points, steps)
     for p, (point, row) in enumerate(zip(points, steps, strict=True)):
-        ref_plus, ref_minus = _materialised(model, point[None], row)
-        np.testing.assert_array_equal(plus[p], ref_plus[0])
-        np.testing.assert_array_equal(minus[p], ref_minus[0])
-    changed = plus != BruteForceScorer(model)(points)[:, None, :]
+        np.testing.assert_array_equal(got[p], naive_votes(model, point + np.diag(row)))
+    changed = got != scorer(points)[:, None, :]
     assert changed.any(axis=(1, 2)).all()  # every point's nudges really move some votes
+    np.testing.assert_array_equal(got[steps == 0], np.repeat(scorer(points), 6, axis=0)[
+        (steps == 0).ravel()])  # fmt: skip
+    plus, minus = scorer.axis_scores(points[:1], np.abs(steps[0]))
+    ups = scorer.nudge_scores(points[:1], np.abs(steps[:1]))
+    downs = scorer.nudge_scores(points[:1], -np.abs(steps[:1]))
+    np.testing.assert_array_equal(ups, plus)  # one side of axis_scores, the same votes
+    np.testing.assert_array_equal(downs, minus)
 
 
 def test_axis_scores_cover_cluster_switches() -> None:
@@ -116,6 +124,10 @@ def test_bad_inputs_raise_textig_error() -> None:
         scorer.axis_scores(np.ones((1, 6)), np.ones(5))
     with pytest.raises(TextigError, match="steps"):
         scorer.axis_scores(np.ones((1, 6)), np.full(6, np.inf))
+    with pytest.raises(TextigError):
+        scorer.nudge_scores(np.ones((2, 6)), np.ones(6))  # one row of steps per point
+    with pytest.raises(TextigError):
+        scorer.nudge_scores(np.ones((1, 6)), np.full((1, 6), np.nan))
 
 
 def test_unsupported_or_unfitted_models_are_refused() -> None:
@@ -172,3 +184,35 @@ def test_one_blas_thread_restores_the_thread_count() -> None:
             assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
     assert [(i["filepath"], i["num_threads"]) for i in threadpool_info()] == before
+
+
+def test_top_members_cut_to_candidates_is_the_full_top_k() -> None:
+    """Wide rows are ranked among the members at least as high as a sample's k-th: the same
+    top k as ranking every member, with ties (to the lower position) and rows whose order
+    makes the sample a poor guide (ascending keys)."""
+    from textig.annexml.fast_path import top_members
+    from textig.annexml.search import top_k
+
+    rng = np.random.default_rng(11)
+    keys = rng.normal(size=(40, 3000))
+    keys[:10] = np.round(keys[:10] * 2) / 2  # many exact ties at the k-th key
+    keys[10:20] = np.sort(keys[10:20], axis=1)  # the highest keys all at the end
+    keys[20:25] = 1.0  # every key tied
+    for k in (1, 5, 10):
+        np.testing.assert_array_equal(top_members(keys, k), np.sort(top_k(keys, k)[0], axis=1))
+
+
+def test_wide_clusters_score_as_naive_brute_force() -> None:
+    """Clusters wide enough for the candidate cut: votes, and nudges asked twice about the same
+    probes (the second time from remembered keys), equal naive brute force."""
+    rng = np.random.default_rng(12)
+    model = random_model(rng, n=900, n_clusters=2, duplicates=5)
+    X = rng.normal(size=(30, 6))
+    scorer = BruteForceScorer(model)
+    np.testing.assert_array_equal(scorer(X), naive_votes(model, X))
+    points = X[:3]
+    for scale in (0.5, 0.05):
+        steps = rng.normal(size=(3, 6)) * scale
+        got = scorer.nudge_scores(points, steps)
+        for p in range(3):
+            np.testing.assert_array_equal(got[p], naive_votes(model, points[p] + np.diag(steps[p])))

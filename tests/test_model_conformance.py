@@ -74,14 +74,14 @@ def torch_mlp():
 
 
 ADAPTERS = {
-    "annexml": (annexml, {"path_jumps", "axis_scores", "neighbours"}),
-    "reference-bin": (reference_bin, {"path_jumps", "axis_scores", "neighbours"}),
+    "annexml": (annexml, {"path_jumps", "axis_scores", "nudge_scores", "neighbours"}),
+    "reference-bin": (reference_bin, {"path_jumps", "axis_scores", "nudge_scores", "neighbours"}),
     "ovr-logistic": (ovr_logistic, set()),
     "multioutput-logistic": (multioutput_logistic, set()),
-    "knn-euclidean": (knn, {"path_jumps", "axis_scores", "neighbours"}),
+    "knn-euclidean": (knn, {"path_jumps", "axis_scores", "nudge_scores", "neighbours"}),
     "knn-cosine-multiclass": (
         lambda: knn("cosine", multilabel=False),
-        {"path_jumps", "axis_scores", "neighbours"},
+        {"path_jumps", "axis_scores", "nudge_scores", "neighbours"},
     ),
     "torch-mlp": (torch_mlp, {"gradients"}),
 }

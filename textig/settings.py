@@ -84,6 +84,8 @@ def _check_count(name: str, value: Any) -> None:
 
 
 DEFAULTS = ExplainSettings()
+# Captions per batch and per Parquet shard of a corpus run: what a killed run can lose at most.
+DEFAULT_SHARD_SIZE = 32
 STEPS_HELP = (
     f"IG path points (default {DEFAULTS.steps}); the black-box estimate scans 4x as many path "
     f"cells and may spend up to {BUDGET_FACTOR}x as many nodes per label (its budget, "

@@ -38,7 +38,13 @@ from textig.errors import TextigError
 _BLOCK = 1 << 22  # elements of a key matrix computed at once, to bound memory
 _FEW_ROWS = 4  # requests of up to this many rows go through the recent-rows key cache
 _RECENT_KEYS = 96  # (row, cluster) key vectors kept: two rows of every cluster, and more
-_SIGNS = np.array([1.0, -1.0])
+# (probe, cluster) key vectors nudge_scores keeps: a batch of 32 probes in all 30 clusters of
+# 15 learners x 2 (~100 MB at 12,000 members): the located-jumps estimator nudges the same
+# probes over a dozen calls, and their keys and top members are most of a call's work
+_PROBE_KEYS = 1024
+_SAMPLE_PER_NN = 32  # top_members' sample: 32 members per neighbour sought (~k·size/32k kept)
+BOTH_SIGNS = np.array([1.0, -1.0])  # axis_scores: every step taken up and down
+ONE_SIGN = np.array([1.0])  # nudge_scores: every (signed) step taken as given
 
 
 @dataclass(frozen=True)
@@ -102,11 +108,28 @@ class PreparedLearner:
 
 
 def top_members(keys: np.ndarray, k: int) -> np.ndarray:
-    """(n, k) positions of the k highest keys per row, ascending; ties go to lower positions."""
+    """(n, k) positions of the k highest keys per row, ascending; ties go to lower positions.
+
+    A full partition of every row costs most of a brute-force search, so a wide row is first
+    cut to its candidates: the k-th highest key of an evenly spread sample of the members is
+    at most the row's k-th highest, so every member with a key at least that high, ties
+    included, is kept, and only they are ranked (the same top k, found among ~k·size/sample).
+    """
     n, size = keys.shape
     if k >= size:
         return np.broadcast_to(np.arange(size), (n, size)).copy()
-    return np.sort(top_k(keys, k)[0], axis=1)
+    stride = size // (_SAMPLE_PER_NN * k)
+    if stride < 2:
+        return np.sort(top_k(keys, k)[0], axis=1)
+    sample = keys[:, ::stride]
+    floor = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
+    row, col = np.nonzero(keys >= floor[:, None])
+    counts = np.bincount(row, minlength=n)
+    slot = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    values = np.full((n, int(counts.max())), -np.inf)
+    positions = np.full(values.shape, -1, dtype=np.int64)
+    values[row, slot], positions[row, slot] = keys[row, col], col
+    return np.sort(top_k(values, k, positions)[0], axis=1)
 
 
 def _member_votes(labels: sp.csr_matrix, members: np.ndarray) -> np.ndarray:
@@ -136,12 +159,13 @@ class _RecentRows:
     Explaining one caption asks about the same two rows (the caption and its baseline, often
     the same baseline for every caption) several times: their scores, the path's ends, the
     neighbours. All three are pure functions of (cluster, row), so reusing them changes no
-    result. Thread-safe; bounded to ``_RECENT_KEYS`` entries, least recent dropped.
+    result. Thread-safe; bounded to ``capacity`` entries, least recent dropped.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = _RECENT_KEYS) -> None:
         self._kept: OrderedDict[tuple[int, bytes], list] = OrderedDict()
         self._lock = threading.Lock()
+        self.capacity = capacity
 
     def entries(self, cluster: PreparedCluster, X: np.ndarray) -> list[list]:
         """The entry of each row of X in ``cluster``; keys computed for the rows not kept."""
@@ -158,7 +182,7 @@ class _RecentRows:
                 for i, keys in zip(missing, fresh, strict=True):
                     found[i] = self._kept.setdefault(names[i], [keys, None, None])
                     self._kept.move_to_end(names[i])
-                while len(self._kept) > _RECENT_KEYS:
+                while len(self._kept) > self.capacity:
                     self._kept.popitem(last=False)
         return found
 
@@ -228,8 +252,6 @@ class BruteForceScorer:
     one-feature nudges of a set of points without materialising them.
     """
 
-    axis_steps_per_point = True  # axis_scores also takes (m, d) steps
-
     def __init__(self, model) -> None:
         _check_model(model)
         Y = sp.csr_matrix(model.Y_)
@@ -238,6 +260,7 @@ class BruteForceScorer:
         self.learners = tuple(_prepare_learner(learner, Y) for learner in model.learners_)
         self.dim = self.learners[0].centers.shape[1]
         self._recent = _RecentRows()
+        self._probes = _RecentRows(_PROBE_KEYS)
 
     def keys(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
         """``cluster.keys(X)`` of one of this scorer's clusters; a few rows at a time are
@@ -334,30 +357,65 @@ class BruteForceScorer:
 
         Returns two (m, d, C) float64 arrays, equal to scoring the 2·m·d nudged copies and
         keeping the label ``columns`` (default: every label; IG asks for its targets only).
-        ``steps`` may also be (m, d), each point's own (``axis_steps_per_point``): the
-        located-jumps estimator probes all of a path's jumps in one call that way.
         """
         P = self.validate(points, "points")
         t = np.asarray(steps, dtype=np.float64)
-        if t.shape not in ((self.dim,), P.shape) or not np.all(np.isfinite(t)):
-            raise TextigError(f"steps must be finite, of shape ({self.dim},) or {P.shape}")
-        t = np.broadcast_to(t, P.shape)  # one row of steps per point
+        if t.shape != (self.dim,):
+            raise TextigError(f"steps must have shape ({self.dim},), got {t.shape}")
+        out = self._nudged(P, np.broadcast_to(t, P.shape), columns, BOTH_SIGNS, self._fresh)
+        return out[:, :, 0], out[:, :, 1]
+
+    def nudge_scores(
+        self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Votes (m, d, C) of points[p] + steps[p, i]·e_i, one signed step per point and
+        feature: the located-jumps estimator nudges each feature of each probe the one way
+        it needs, at its own size, so no nudge is scored only to be thrown away. A zero step
+        costs nothing (the point's own votes)."""
+        P = self.validate(points, "points")
+        t = np.asarray(steps, dtype=np.float64)
+        if t.shape != P.shape:
+            raise TextigError(f"steps must have the points' shape {P.shape}, got {t.shape}")
+        return self._nudged(P, t, columns, ONE_SIGN, self._remembered)[:, :, 0]
+
+    def _fresh(self, cluster: PreparedCluster, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keys (r, n_c) and top members (r, k) of the rows of P in ``cluster``."""
+        keys = cluster.keys(P)
+        return keys, top_members(keys, self.num_nn)
+
+    def _remembered(self, cluster: PreparedCluster, P: np.ndarray):
+        """``_fresh``, each (row, cluster) computed once while among the last ``_PROBE_KEYS``:
+        nudge_scores is asked about the same probes again and again, at other steps."""
+        entries = self._probes.entries(cluster, P)
+        missing = [entry for entry in entries if entry[1] is None]
+        if missing:
+            tops = top_members(np.stack([entry[0] for entry in missing]), self.num_nn)
+            for entry, top in zip(missing, tops, strict=True):
+                entry[1] = top
+        return np.stack([entry[0] for entry in entries]), np.stack([e[1] for e in entries])
+
+    def _nudged(self, P: np.ndarray, t: np.ndarray, columns, signs: np.ndarray, state):
+        """(m, d, S, C) votes of P[p] + signs[s]·t[p, i]·e_i for the label ``columns``; the
+        points' keys and top members in a cluster come from ``state(cluster, rows)``."""
+        if not np.all(np.isfinite(t)):
+            raise TextigError("steps must be finite")
         cols = np.arange(self.n_labels) if columns is None else np.asarray(columns, dtype=int)
         if cols.ndim != 1 or np.any((cols < 0) | (cols >= self.n_labels)):
             raise TextigError(f"columns must be label ids in [0, {self.n_labels})")
         m, d = P.shape
         base = np.zeros((m, len(cols)))
-        out = np.zeros((m, d, 2, len(cols)))
-        flat = out.reshape(m * d * 2, len(cols))
+        out = np.zeros((m, d, len(signs), len(cols)))
+        flat = out.reshape(m * d * len(signs), len(cols))
         # Each learner returns its votes and sparse per-nudge changes, added here (votes are
         # integers, so the order of the additions cannot change the sums).
         for own, nudges, changes in parallel_map(
-            lambda learner: _AxisLearner(learner, P, t, self.num_nn, cols).votes(), self.learners
+            lambda learner: _AxisLearner(learner, P, t, cols, signs, state).votes(),
+            self.learners,
         ):
             base += own
             flat[nudges] += changes
         out += base[:, None, None, :]
-        return out[:, :, 0], out[:, :, 1]
+        return out
 
 
 class _AxisLearner:
@@ -369,42 +427,53 @@ class _AxisLearner:
     more than |t_i|·gamma_i (gamma_i = max_j |G[j, i]|), so only members whose key is at least
     tau_i - |t_i|·gamma_i can enter: a short prefix of the members by key. Their moved keys are
     computed exactly, and a nudge is re-ranked only if some outsider reaches tau_i. All points
-    of a cluster are handled in one vectorised pass.
+    of a cluster are handled in one vectorised pass. Each step is taken once per sign in
+    ``signs`` (S of them); a zero step is the point itself and is left out.
     """
 
     def __init__(
-        self, learner: PreparedLearner, P: np.ndarray, t: np.ndarray, k: int, columns: np.ndarray
+        self,
+        learner: PreparedLearner,
+        P: np.ndarray,
+        t: np.ndarray,
+        columns: np.ndarray,
+        signs: np.ndarray,
+        state,
     ) -> None:
-        self.learner, self.P, self.t, self.k, self.columns = learner, P, t, k, columns
+        self.learner, self.P, self.t, self.columns = learner, P, t, columns
+        self.signs, self.state = signs, state
         scores = P @ learner.centers.T  # (m, K)
         moved = (
             scores[:, None, None, :]
-            + (t[:, :, None] * _SIGNS)[:, :, :, None] * (learner.centers.T[None, :, None, :])
+            + (t[:, :, None] * signs)[:, :, :, None] * (learner.centers.T[None, :, None, :])
         )
         self.home = np.argmax(scores, axis=1)  # (m,)
-        self.where = np.argmax(moved, axis=3)  # (m, d, 2) cluster of each nudged sample
+        self.where = np.argmax(moved, axis=3)  # (m, d, S) cluster of each nudged sample
+        self.nudged = np.broadcast_to((t != 0)[:, :, None], self.where.shape)
 
     def votes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(m, L) votes of the points, flat nudge ids (point, axis, sign) and their vote changes
         (n, L) relative to the point's votes, each nudge once."""
         m, d = self.P.shape
+        per_point = len(self.signs) * d
         home_votes = np.zeros((m, len(self.columns)))
         nudges, changes, away = [], [], []
         for c in np.unique(self.where):
-            lands = self.where == c  # (m, d, 2)
+            lands = (self.where == c) & self.nudged  # (m, d, S)
             rows = np.flatnonzero((self.home == c) | lands.any(axis=(1, 2)))
+            cluster = self.learner.clusters[c]
             own_votes, ids, new_votes = _LandedNudges(
-                self.learner.clusters[c], self.P[rows], self.t[rows], self.k, lands[rows]
+                cluster, *self.state(cluster, self.P[rows]), self.t[rows], lands[rows], self.signs
             ).changes(self.columns)
             home = self.home[rows] == c
             home_votes[rows[home]] = own_votes[home]
-            point = rows[ids // (2 * d)]
-            nudges.append(point * 2 * d + ids % (2 * d))
-            changes.append(new_votes - own_votes[ids // (2 * d)])
+            point = rows[ids // per_point]
+            nudges.append(point * per_point + ids % per_point)
+            changes.append(new_votes - own_votes[ids // per_point])
             # nudges that leave their point's home cluster start from the votes of their own
             # neighbours in the cluster they land in
             p, i, sign = np.nonzero(lands[rows] & ~home[:, None, None])
-            away.append((rows[p], (rows[p] * d + i) * 2 + sign, own_votes[p]))
+            away.append((rows[p], (rows[p] * d + i) * len(self.signs) + sign, own_votes[p]))
         for point, ids, own in away:
             nudges.append(ids)
             changes.append(own - home_votes[point])
@@ -426,16 +495,21 @@ class _LandedNudges:
     the nudges whose neighbour set differs from them."""
 
     def __init__(
-        self, cluster: PreparedCluster, P: np.ndarray, t: np.ndarray, k: int, lands: np.ndarray
+        self,
+        cluster: PreparedCluster,
+        keys: np.ndarray,
+        own: np.ndarray,
+        t: np.ndarray,
+        lands: np.ndarray,
+        signs: np.ndarray,
     ) -> None:
-        self.cluster, self.t, self.lands = cluster, t, lands  # lands (r, d, 2)
-        self.keys = cluster.keys(P)  # (r, n_c)
-        self.k = min(k, cluster.size)
-        self.own = top_members(self.keys, self.k)  # (r, k)
+        self.cluster, self.t, self.lands, self.signs = cluster, t, lands, signs  # lands (r, d, S)
+        self.keys, self.own = keys, own  # (r, n_c) the points' keys, (r, k) their top members
+        self.k = own.shape[1]
         self.margin = 1e-9 * np.max(np.abs(self.keys), axis=1, initial=0.0)  # (r,)
 
     def changes(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Own votes (r, C) of the label columns, ids (point·2d + 2·axis + sign) of changed
+        """Own votes (r, C) of the label columns, ids (point·S·d + S·axis + sign) of changed
         nudges, their votes."""
         cluster = self.cluster
         labels = cluster.labels[:, columns]
@@ -452,12 +526,12 @@ class _LandedNudges:
         return own_votes, ids, votes
 
     def _own_lowest(self) -> np.ndarray:
-        """(2, r, d) tau: the lowest moved key of the point's own k under each nudge (+, -)."""
+        """(S, r, d) tau: the lowest moved key of the point's own k under each nudge (per sign)."""
         r, k = self.own.shape
         own_keys = np.take_along_axis(self.keys, self.own, axis=1)[:, :, None]  # (r, k, 1)
         gain = self.cluster.axis_gain(self.own.ravel()).reshape(r, k, -1)
         step = gain * self.t[:, None]  # (r, k, d)
-        return np.stack([(own_keys + step).min(axis=1), (own_keys - step).min(axis=1)])
+        return np.stack([(own_keys + sign * step).min(axis=1) for sign in self.signs])
 
     def _candidates(self, tau: np.ndarray):
         """Per (point, axis) pair with a landing nudge: its candidates (own first, then by key)
@@ -486,21 +560,22 @@ class _LandedNudges:
         distinct, which = np.unique(member, return_inverse=True)
         gain = self.cluster.axis_gain(distinct)[which[entry], axis]
         step = self.t.ravel()[pair] * gain
-        moved = key[entry][None, :] + _SIGNS[:, None] * step[None, :]  # (2, T)
+        moved = key[entry][None, :] + self.signs[:, None] * step[None, :]  # (S, T)
         return pair, rank, member[entry], moved
 
     def _rerank(self, tau, pair, rank, member, moved):
         """Exact top k of each nudge that some outsider can reach; keep those that change."""
-        (r, d), k = self.t.shape, self.k
-        threshold = (tau - self.margin[None, :, None]).reshape(2, r * d)
+        (r, d), k, n_signs = self.t.shape, self.k, len(self.signs)
+        threshold = (tau - self.margin[None, :, None]).reshape(n_signs, r * d)
         own = (rank < k)[None, :]
-        high = (moved >= threshold[:, pair]) | own  # (2, T): the new top k lies among these
-        lands = self.lands.reshape(r * d, 2)[pair].T  # (2, T)
-        nudge_of = 2 * pair[None, :] + np.arange(2)[:, None]  # (2, T) point·2d + 2·axis + sign
-        flagged = np.zeros(2 * r * d, dtype=bool)
+        high = (moved >= threshold[:, pair]) | own  # (S, T): the new top k lies among these
+        lands = self.lands.reshape(r * d, n_signs)[pair].T  # (S, T)
+        # (S, T) nudge ids point·S·d + S·axis + sign
+        nudge_of = n_signs * pair[None, :] + np.arange(n_signs)[:, None]
+        flagged = np.zeros(n_signs * r * d, dtype=bool)
         flagged[nudge_of[high & ~own & lands]] = True
         ids, tops = [], []
-        for sign in range(2):  # per sign, entries come grouped by nudge, ascending
+        for sign in range(n_signs):  # per sign, entries come grouped by nudge, ascending
             pick = np.flatnonzero(high[sign] & flagged[nudge_of[sign]])
             if pick.size:
                 nudges, top = _top_per_group(
@@ -511,7 +586,7 @@ class _LandedNudges:
         if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros((0, k), dtype=np.int64)
         ids, tops = np.concatenate(ids), np.concatenate(tops)
-        changed = np.any(tops != self.own[ids // (2 * d)], axis=1)
+        changed = np.any(tops != self.own[ids // (n_signs * d)], axis=1)
         return ids[changed], tops[changed]
 
 

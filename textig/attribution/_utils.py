@@ -93,25 +93,39 @@ class Counter:
             plus[block], minus[block] = self._axis_block(points[block], steps, moved, columns)
         return plus, minus
 
-    def point_differences(
-        self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Like ``axis_differences`` with each point's own steps (m, d): batches of up to
-        ``batch_size`` nudged samples where the model takes per-point steps
-        (``axis_steps_per_point``), else one call per point."""
-        if self.has_axis and getattr(self.f, "axis_steps_per_point", False):
-            per_chunk = max(1, self.batch_size // (2 * points.shape[1]))
-            parts = [
-                self._axis_block(points[s : s + per_chunk], steps[s : s + per_chunk], None, columns)
-                for s in range(0, len(points), per_chunk)
-            ]
-            return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
-        pairs = [
-            self.axis_differences(p[None], s, columns) for p, s in zip(points, steps, strict=True)
-        ]
-        return np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs])
+    def nudged(self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """(m, d, T): f(points[p] + steps[p, i]·e_i)[columns], one signed step per point and
+        feature; a zero step gives the point's own scores.
 
-    def _axis_block(self, P: np.ndarray, steps: np.ndarray, moved: np.ndarray | None, columns):
+        Uses ``f.nudge_scores`` in batches of up to ``batch_size`` nudges where the model has
+        it; else materialises the nudges with a non-zero step (the others are the point).
+        Counts one sample per non-zero step: a zero step is the point, scored once.
+        """
+        m, d = points.shape
+        live = steps != 0
+        if callable(getattr(self.f, "nudge_scores", None)):
+            per_chunk = max(1, self.batch_size // d)
+            out = np.concatenate([
+                self._nudge_block(points[s : s + per_chunk], steps[s : s + per_chunk], columns)
+                for s in range(0, m, per_chunk)
+            ])  # fmt: skip
+            self.samples += int(live.sum())
+            return out
+        out = np.empty((m, d, len(columns)))
+        out[:] = self(points)[:, None, columns]
+        p, i = np.nonzero(live)
+        nudges = points[p].copy()
+        nudges[np.arange(len(p)), i] += steps[p, i]
+        out[p, i] = self(nudges)[:, columns]
+        return out
+
+    def _nudge_block(self, P: np.ndarray, steps: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        scores = np.asarray(self.f.nudge_scores(P, steps, columns=columns), dtype=np.float64)
+        if scores.shape != (*P.shape, len(columns)) or not np.all(np.isfinite(scores)):
+            raise TextigError("the model's nudge_scores gave a wrong shape or non-finite scores")
+        return scores
+
+    def _axis_block(self, P: np.ndarray, steps: np.ndarray, moved: np.ndarray, columns):
         m, d = P.shape
         if self.has_axis:
             plus, minus = self.f.axis_scores(P, steps, columns=columns)

@@ -40,8 +40,8 @@ ESTIMATORS = ("auto", "smooth", "piecewise")
 _PROBE_NODES = np.array([1.0 / 3.0, 2.0 / 3.0])
 _LINEAR_TOLERANCE = 0.25  # |D(2h) - 2·D(h)| / |2·D(h)| of a smooth model's central difference
 COMPLETENESS_TOLERANCE = 0.05  # the IG authors' sum-to-diff rule: raw error <= 5 %
-# the piecewise estimator's node budget per label, 256 x steps: the located route spends
-# NODES_PER_JUMP (32) per jump, and a top-5 label of an IAPR AnnexML model moves in up to ~330
+# the piecewise estimator's node budget per label, 256 x steps: the located route reserves
+# NODES_PER_JUMP (26) per jump, and a top-5 label of an IAPR AnnexML model moves in up to ~330
 # jumps (GloVe; median ~150); the quotient route doubles its nodes up to the same budget
 _MAX_DOUBLINGS = 8
 BUDGET_FACTOR = 1 << _MAX_DOUBLINGS  # default max_steps = BUDGET_FACTOR x steps
@@ -125,13 +125,13 @@ def integrated_gradients(
     ``default_scale(d)``; several scales: their estimates, each on its own nodes, are averaged).
     complete: rescale each label's attributions to sum to F(x) - F(x') (default: only for the
     piecewise estimator, whose raw sum is noisy; the raw error is kept in the result).
-    max_steps: the piecewise estimator's node budget per label (default ``BUDGET_FACTOR``·steps
-    = 256·steps). Located jumps (the default rule) cost ``NODES_PER_JUMP`` axis-nudged nodes per
-    jump of the label, more for jumps measured again; a label with more jumps than the budget
-    holds sends the caption to the quotient estimator, whose stratified rule gives a label whose
-    raw completeness error exceeds 5 % as many fresh nodes again, until it meets the rule or the
-    next doubling would pass the budget. Reported per label in ``steps_used`` and ``converged``,
-    the budget in ``step_budget``.
+    max_steps: the piecewise estimator's node budget per label (default ``BUDGET_FACTOR``·steps =
+    256·steps). Located jumps (the default rule) reserve ``NODES_PER_JUMP`` nudged probe nodes per
+    jump of the label (the most one measurement can use), more for jumps measured again; a label
+    with more jumps than the budget holds sends the caption to the quotient estimator, whose
+    stratified rule gives a label whose raw completeness error exceeds 5 % as many fresh nodes
+    again, until it meets the rule or the next doubling would pass the budget. Reported per label in
+    ``steps_used`` and ``converged``, the budget in ``step_budget``.
     """
     if estimator not in ESTIMATORS:
         raise TextigError(f"unknown estimator {estimator!r} (known: {', '.join(ESTIMATORS)})")
@@ -197,8 +197,8 @@ def integrated_gradients(
 
 def _located(model, x, baseline, targets, steps, budget):
     """(raw attributions, probe nodes per label) from located jumps, or (None, None) when some
-    label moves in more jumps than ``budget`` nodes can probe (``NODES_PER_JUMP`` axis-nudged
-    points each): the quotient estimator then runs. The scan of 4 x steps cells bounds the
+    label moves in more jumps than ``budget`` nodes can probe (``NODES_PER_JUMP`` nudged probe
+    nodes each): the quotient estimator then runs. The scan of 4 x steps cells bounds the
     count from below before any bisection; the located jumps give it exactly."""
     alphas = np.linspace(0.0, 1.0, _SCAN_CELLS * steps + 1)
     scores = model(path_points(x, baseline, alphas))[:, targets]

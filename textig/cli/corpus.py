@@ -9,7 +9,7 @@ from pathlib import Path
 
 from textig.cli.arguments import positive_int
 from textig.errors import TextigError
-from textig.settings import DEFAULTS, METHOD_HELP, METHODS, STEPS_HELP
+from textig.settings import DEFAULT_SHARD_SIZE, DEFAULTS, METHOD_HELP, METHODS, STEPS_HELP
 
 _RUN_EPILOG = """\
 Rows (one per caption and explained label) go to RESULTS/part-*.parquet, one shard per batch,
@@ -62,9 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--gpus-per-worker", type=float, default=0.0, help="ray: GPUs per actor")
     run.add_argument("--threads", type=positive_int, default=1,
                      help="BLAS/torch threads per worker, both engines (default 1)")  # fmt: skip
-    run.add_argument("--shard-size", type=positive_int, default=32,  # engines.DEFAULT_SHARD_SIZE
-                     help="most captions per batch and shard (default 32; batches are evened "
-                     "out over the workers)")  # fmt: skip
+    run.add_argument("--shard-size", type=positive_int, default=DEFAULT_SHARD_SIZE,
+                     help=f"most captions per batch and shard (default {DEFAULT_SHARD_SIZE}; "
+                     "batches are evened out over the workers)")  # fmt: skip
     run.set_defaults(func=run_command)
     report = commands.add_parser(
         "report", help="what drives each label across a results folder (HTML + JSON)"

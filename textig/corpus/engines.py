@@ -27,9 +27,9 @@ from textig.corpus.job import CorpusJob
 from textig.corpus.rows import INPUT_SCHEMA, CaptionExplainer
 from textig.corpus.store import done_captions, record_run, write_shard
 from textig.errors import TextigError
+from textig.settings import DEFAULT_SHARD_SIZE
 
 ENGINES = ("local", "ray")
-DEFAULT_SHARD_SIZE = 32
 # Environment the workers must share with the driver: where models and features are cached,
 # and that nothing is downloaded (the stopword list ships with textig: no NLTK_DATA needed).
 _WORKER_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TEXTIG_CACHE")

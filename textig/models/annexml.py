@@ -53,8 +53,6 @@ class AnnexMLScorer:
 class AnnexMLVotes(AnnexMLScorer):
     """Vote-count AnnexML: fast nudges, exact path jumps, and the neighbours behind a score."""
 
-    axis_steps_per_point = True  # axis_scores also takes (m, d) steps
-
     def __init__(self, model: AnnexML, *, path: str | None = None) -> None:
         super().__init__(model, path=path)
         self._fast = BruteForceScorer.for_model(model)
@@ -67,6 +65,11 @@ class AnnexMLVotes(AnnexMLScorer):
         self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         return self._fast.axis_scores(points, steps, columns)
+
+    def nudge_scores(
+        self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray | None = None
+    ) -> np.ndarray:
+        return self._fast.nudge_scores(points, steps, columns)
 
     def path_jumps(self, x: np.ndarray, baseline: np.ndarray) -> list[PathJump]:
         return path_jumps(self._fast, x, baseline)

@@ -19,6 +19,7 @@ from textig.models.protocol import (
     HasAxisScores,
     HasGradients,
     HasNeighbours,
+    HasNudgeScores,
     HasPathJumps,
     Scorer,
     feature_mean,
@@ -100,22 +101,35 @@ def check_path_jumps(scorer: HasPathJumps, X: np.ndarray) -> None:
                  f"path jumps sum to F(x) - F(x') only within {error:.3g}")  # fmt: skip
 
 
+def _materialised(scorer: Scorer, points: np.ndarray, steps: np.ndarray, columns) -> np.ndarray:
+    """(m, d, C) scores of points[p] + steps[p, i]·e_i, each nudged copy scored itself."""
+    m, d = points.shape
+    nudged = points[:, None, :] + np.eye(d)[None] * steps[:, None, :]
+    return scorer(nudged.reshape(-1, d))[:, columns].reshape(m, d, -1)
+
+
 def check_axis_scores(scorer: HasAxisScores, X: np.ndarray) -> None:
-    """Nudge scores equal the scores of the nudged points, materialised; with per-point steps
-    too where the scorer declares ``axis_steps_per_point``."""
+    """Nudge scores equal the scores of the nudged points, materialised."""
     points, d = X[:2], X.shape[1]
-    shared = np.linspace(0.01, 0.05, d)
+    steps = np.linspace(0.01, 0.05, d)
     columns = np.arange(min(3, len(scorer.labels)))
-    cases = [(shared, np.broadcast_to(shared, points.shape))]
-    if getattr(scorer, "axis_steps_per_point", False):
-        own = np.stack([shared, shared[::-1]])[: len(points)]
-        cases.append((own, own))
-    for steps, rows in cases:
-        plus, minus = scorer.axis_scores(points, steps, columns)
-        for got, sign, name in ((plus, 1.0, "+"), (minus, -1.0, "-")):
-            nudged = points[:, None, :] + sign * np.eye(d)[None] * rows[:, None, :]
-            want = scorer(nudged.reshape(-1, d))[:, columns].reshape(len(points), d, -1)
-            _require(bool(np.allclose(got, want, atol=1e-9)), f"axis_scores({name}) differ")
+    plus, minus = scorer.axis_scores(points, steps, columns)
+    for got, sign, name in ((plus, 1.0, "+"), (minus, -1.0, "-")):
+        want = _materialised(scorer, points, sign * np.broadcast_to(steps, points.shape), columns)
+        _require(bool(np.allclose(got, want, atol=1e-9)), f"axis_scores({name}) differ")
+
+
+def check_nudge_scores(scorer: HasNudgeScores, X: np.ndarray) -> None:
+    """One-sided nudges, each point its own signed steps (some zero), equal the scores of the
+    nudged points, materialised."""
+    points, d = X[:2], X.shape[1]
+    ramp = np.linspace(0.01, 0.05, d)
+    steps = np.stack([ramp * np.resize([1.0, -1.0, 0.0], d), -ramp[::-1]])[: len(points)]
+    columns = np.arange(min(3, len(scorer.labels)))
+    got = np.asarray(scorer.nudge_scores(points, steps, columns))
+    _require(got.shape == (len(points), d, len(columns)), f"nudge_scores shape {got.shape}")
+    want = _materialised(scorer, points, steps, columns)
+    _require(bool(np.allclose(got, want, atol=1e-9)), "nudge_scores differ")
 
 
 def check_gradients(scorer: HasGradients, X: np.ndarray) -> None:
@@ -163,6 +177,8 @@ def scorer_checks(scorer: Scorer) -> list[Callable[[Scorer, np.ndarray], None]]:
         checks.append(check_path_jumps)
     if isinstance(scorer, HasAxisScores):
         checks.append(check_axis_scores)
+    if isinstance(scorer, HasNudgeScores):
+        checks.append(check_nudge_scores)
     if isinstance(scorer, HasGradients):
         checks.append(check_gradients)
     if isinstance(scorer, HasNeighbours):

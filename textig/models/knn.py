@@ -78,7 +78,6 @@ class KnnScorer:
     neighbours behind a score. ``scale_invariant`` for cosine (a zero baseline is refused)."""
 
     max_score = 1.0
-    axis_steps_per_point = True  # axis_scores also takes (m, d) steps
 
     def __init__(
         self,
@@ -137,25 +136,39 @@ class KnnScorer:
         self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Scores of every nudge points[p] ± steps[i]·e_i, (m, d, C) each, without a full
-        neighbour search per nudge: a nudge moves key j by ±steps[i]·g_ji (g the key's
-        gradient), so only points whose key is within twice the largest move of the k-th
-        can enter the set; those are ranked for every nudge at once. ``steps`` may also be
-        (m, d): each point's own steps (``axis_steps_per_point``)."""
+        neighbour search per nudge (``_nudged``)."""
         points = np.asarray(points, dtype=np.float64)
         steps = np.broadcast_to(np.asarray(steps, dtype=np.float64), points.shape)
+        both = self._nudged(points, steps, columns, (1.0, -1.0))
+        return both[:, :, 0], both[:, :, 1]
+
+    def nudge_scores(
+        self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Scores (m, d, C) of points[p] + steps[p, i]·e_i: each point its own signed steps."""
+        points = np.asarray(points, dtype=np.float64)
+        steps = np.asarray(steps, dtype=np.float64)
+        if steps.shape != points.shape:
+            raise TextigError(f"steps must have the points' shape {points.shape}")
+        return self._nudged(points, steps, columns, (1.0,))[:, :, 0]
+
+    def _nudged(self, points, steps, columns, signs) -> np.ndarray:
+        """(m, d, S, C) scores of points[p] + signs[s]·steps[p, i]·e_i: a nudge moves key j
+        by its step times g_ji (g the key's gradient), so only points whose key is within
+        twice the largest move of the k-th can enter the set; those are ranked for every
+        nudge at once."""
         Y = self.Y if columns is None else self.Y[:, np.asarray(columns, dtype=np.int64)]
-        plus = np.empty((len(points), points.shape[1], Y.shape[1]))
-        minus = np.empty_like(plus)
+        out = np.empty((len(points), points.shape[1], len(signs), Y.shape[1]))
         largest = np.max(np.abs(self._points), axis=0)
         for p, keys in enumerate(self.keys(points)):
             reach = 2.0 * float(np.max(np.abs(steps[p]) * largest))
             kth = np.partition(keys, len(keys) - self.k)[len(keys) - self.k]
             near = np.flatnonzero(keys >= kth - reach)  # ascending: position order = index order
             moves = steps[p][:, None] * self._points[near].T  # (d, c)
-            for out, sign in ((plus, 1.0), (minus, -1.0)):
+            for s, sign in enumerate(signs):
                 chosen = near[_top_k(keys[near][None, :] + sign * moves, self.k)]
-                out[p] = Y[chosen].sum(axis=1) / self.k
-        return plus, minus
+                out[p, :, s] = Y[chosen].sum(axis=1) / self.k
+        return out
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)

@@ -2,10 +2,10 @@
 
 A **scorer** maps features to label scores. That is all the black-box IG estimator needs.
 Optional **capabilities** let a model give more: exact IG (``path_jumps``), faster black-box IG
-(``axis_scores``), autograd IG (``gradients``), evidence (``neighbours``), and a default
-baseline (``feature_mean``). ``Explainer`` talks to models only through this protocol; each
-kind of model gets a small adapter (``textig.models.adapters``), and every adapter passes the
-same conformance checks (``textig.models.conformance``).
+(``axis_scores``, ``nudge_scores``), autograd IG (``gradients``), evidence (``neighbours``), and
+a default baseline (``feature_mean``). ``Explainer`` talks to models only through this
+protocol; each kind of model gets a small adapter (``textig.models.adapters``), and every
+adapter passes the same conformance checks (``textig.models.conformance``).
 """
 
 from __future__ import annotations
@@ -58,14 +58,27 @@ class HasAxisScores(Protocol):
     """Scores of every one-feature nudge of some points, faster than materialising them.
 
     ``axis_scores(points (m, d), steps (d,), columns)`` -> (plus, minus), each (m, d, C):
-    the scores of ``points[p] ± steps[i]·e_i`` for the label ``columns``. A scorer that sets
-    ``axis_steps_per_point = True`` also takes steps (m, d), one row per point (the located-jumps
-    estimator probes every jump at once with it).
+    the scores of ``points[p] ± steps[i]·e_i`` for the label ``columns``.
     """
 
     def axis_scores(
         self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@runtime_checkable
+class HasNudgeScores(Protocol):
+    """Scores of one-sided, per-point one-feature nudges, faster than materialising them.
+
+    ``nudge_scores(points (m, d), steps (m, d), columns)`` -> (m, d, C): the scores of
+    ``points[p] + steps[p, i]·e_i`` (signed steps; a zero step gives the point's own scores).
+    The located-jumps estimator probes every jump at once with it, each feature only the way
+    and at the size its search needs.
+    """
+
+    def nudge_scores(
+        self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray | None = None
+    ) -> np.ndarray: ...
 
 
 @runtime_checkable
@@ -124,6 +137,7 @@ def capabilities(scorer: Scorer) -> list[str]:
     found = {
         "path_jumps": isinstance(scorer, HasPathJumps),
         "axis_scores": isinstance(scorer, HasAxisScores),
+        "nudge_scores": isinstance(scorer, HasNudgeScores),
         "gradients": isinstance(scorer, HasGradients),
         "neighbours": isinstance(scorer, HasNeighbours),
         "feature_mean": feature_mean(scorer) is not None,
