@@ -14,8 +14,6 @@ linearised score; signed, one forward pass per word, no sum rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -29,6 +27,7 @@ if TYPE_CHECKING:
     from embeddings.sbert import SbertEmbedder, TokenInputs
 
 _MAX_BATCH = 64  # captions per forward pass of "occlusion"
+_MAX_HEADS = 32  # labels per batched backward pass (bounds memory to ~heads x points x T x h)
 _TOKEN_BUDGET = 1024  # path points x pieces per forward/backward pass: bounds the memory
 _BASELINE_TOLERANCE = 1e-4
 
@@ -62,49 +61,19 @@ def _label_gradients(
 ) -> torch.Tensor:
     """∂(heads_l·s(points_b))/∂points_b for every label l and point b: (L, B, T, h).
 
-    One forward pass, then one plain backward pass per label through the kept graph (a
-    vmapped backward over the labels does the same products, but torch has no batching rule
-    for the attention's and GELU's backward, so it ran them label by label and stacked the
-    results: ~4 % more time on one thread, and memory that grew with the labels).
+    One forward pass; the label heads go through batched (vmapped) backward passes.
     """
     points = points.detach().requires_grad_(True)
     sentence = embedder.sentence_embedding_from_inputs_embeds(points, mask.expand(len(points), -1))
-    grads = []
-    for label, head in enumerate(heads):
-        (grad,) = torch.autograd.grad(
-            sentence,
-            points,
-            grad_outputs=head.expand(len(points), -1),
-            retain_graph=label < len(heads) - 1,
+    chunks = []
+    for first in range(0, len(heads), _MAX_HEADS):
+        chunk = heads[first : first + _MAX_HEADS]
+        outputs = chunk[:, None, :].expand(-1, len(points), -1)
+        (grads,) = torch.autograd.grad(
+            sentence, points, grad_outputs=outputs, is_grads_batched=True, retain_graph=True
         )
-        grads.append(grad)
-    return torch.stack(grads)
-
-
-def _on_threads(
-    work: Callable[[np.ndarray], torch.Tensor], groups: list[np.ndarray]
-) -> list[torch.Tensor]:
-    """``work`` on each group of path points, the groups side by side on torch's CPU threads,
-    each group on one thread.
-
-    Why: one pass's products are too small for two threads to share well (a caption's ~12
-    points x ~40 pieces, and the backward's per-label steps); independent points on separate
-    threads keep the cores busy. Each point's gradients are computed by the same operations
-    either way (bit for bit the same in the tests).
-    """
-    threads = torch.get_num_threads()
-    if threads < 2 or len(groups) < 2:
-        return [work(group) for group in groups]
-
-    def alone(group: np.ndarray) -> torch.Tensor:
-        torch.set_num_threads(1)
-        return work(group)
-
-    try:
-        with ThreadPoolExecutor(min(threads, len(groups))) as pool:
-            return list(pool.map(alone, groups))
-    finally:
-        torch.set_num_threads(threads)
+        chunks.append(grads)
+    return torch.cat(chunks)
 
 
 @dataclass(frozen=True)
@@ -136,22 +105,13 @@ class _Path:
     def integrands(
         self, embedder: SbertEmbedder, alphas: np.ndarray, heads: torch.Tensor
     ) -> torch.Tensor:
-        """delta_t·∂(heads_l·s)/∂e_t at each point b, label l and piece t: (B, L, T), float64.
-
-        The points go in passes within the token budget, at least one per CPU thread."""
-        passes = -(-len(alphas) // self.chunk())
-        if self.start.device.type == "cpu":
-            passes = max(passes, min(torch.get_num_threads(), len(alphas)))
-        delta = self.delta.double()
-
-        def integrate(group: np.ndarray) -> torch.Tensor:
-            grads = _label_gradients(embedder, self.points(group), self.mask, heads)
-            return torch.einsum("lbth,th->blt", grads.double(), delta)
-
-        groups = np.array_split(alphas, passes)
-        if self.start.device.type != "cpu":
-            return torch.cat([integrate(group) for group in groups])
-        return torch.cat(_on_threads(integrate, groups))
+        """delta_t·∂(heads_l·s)/∂e_t at each point b, label l and piece t: (B, L, T), float64."""
+        out, step = [], self.chunk()
+        for first in range(0, len(alphas), step):
+            points = self.points(alphas[first : first + step])
+            grads = _label_gradients(embedder, points, self.mask, heads)
+            out.append(torch.einsum("lbth,th->blt", grads.double(), self.delta.double()))
+        return torch.cat(out)
 
 
 @dataclass
