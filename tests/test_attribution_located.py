@@ -189,6 +189,30 @@ def test_sklearn_knn_probes_every_jump_at_once() -> None:
     np.testing.assert_allclose(materialised.attributions, one_call.attributions, atol=1e-12)
 
 
+def test_annexml_capabilities_change_no_estimate() -> None:
+    """AnnexML scores path points (``path_scores``) and nudges (``nudge_scores``) faster than
+    one by one; the located estimate is the same as from its scores alone."""
+    from test_fast_path_toys import random_model
+
+    from textig.annexml.fast_path import BruteForceScorer
+
+    rng = np.random.default_rng(5)
+    scorer = BruteForceScorer(random_model(rng, duplicates=1, n_clusters=3))
+    x, baseline = 2.0 * rng.normal(size=6), rng.normal(size=6)
+    fast = integrated_gradients(scorer, x, baseline, estimator="piecewise", complete=False)
+
+    class ScoresOnly:
+        def __call__(self, P):
+            return scorer(P)
+
+    plain = integrated_gradients(ScoresOnly(), x, baseline, estimator="piecewise", complete=False)
+    assert fast.method == plain.method == "located"
+    assert len(fast.targets) >= 2
+    np.testing.assert_array_equal(fast.targets, plain.targets)
+    np.testing.assert_allclose(fast.attributions, plain.attributions, atol=1e-12)
+    assert fast.raw_completeness_error.max() <= 0.05
+
+
 def test_a_path_that_changes_no_score_gets_zero_attributions() -> None:
     """An asked-for label whose score never moves along the path (a boundary the path misses):
     every feature scores 0, with no probe spent, not a crash."""

@@ -61,6 +61,27 @@ def test_nudge_scores_with_each_points_own_signed_steps(seed: int) -> None:
     np.testing.assert_array_equal(downs, minus)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_path_scores_equal_the_path_points_scored(seed: int) -> None:
+    """Votes along one line (ends, a fine grid, pairs of alphas 1e-10 apart around a change,
+    a little beyond the ends) equal each point scored naively: the line's candidate cut loses
+    no neighbour, clusters switch along it, and duplicated members keep their ties."""
+    rng = np.random.default_rng(300 + seed)
+    model = random_model(rng, duplicates=seed % 3, n_clusters=3)
+    start, end = rng.normal(size=6), 3.0 * rng.normal(size=6)
+    scorer = BruteForceScorer(model)
+    grid = np.linspace(0.0, 1.0, 401)
+    on_grid = scorer.path_scores(start, end, grid)
+    moves = np.flatnonzero(np.any(on_grid[1:] != on_grid[:-1], axis=1))
+    assert len(moves) >= 5  # the line really crosses boundaries
+    near = np.concatenate([grid[moves] + 0.5 / 400 + e for e in (-1e-10, 0.0, 1e-10)])
+    alphas = np.concatenate([grid, near, [-0.1, 1.2]])
+    got = scorer.path_scores(start, end, alphas, columns=np.array([2, 0]))
+    want = naive_votes(model, start[None] + alphas[:, None] * (end - start)[None])[:, [2, 0]]
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(on_grid, scorer(start[None] + grid[:, None] * (end - start)))
+
+
 def test_axis_scores_cover_cluster_switches() -> None:
     """Guard that the random cases above really exercise nudges changing cluster."""
     rng = np.random.default_rng(105)
@@ -128,6 +149,12 @@ def test_bad_inputs_raise_textig_error() -> None:
         scorer.nudge_scores(np.ones((2, 6)), np.ones(6))  # one row of steps per point
     with pytest.raises(TextigError):
         scorer.nudge_scores(np.ones((1, 6)), np.full((1, 6), np.nan))
+    with pytest.raises(TextigError, match="alphas"):
+        scorer.path_scores(np.zeros(6), np.ones(6), np.array([0.5, np.nan]))
+    with pytest.raises(TextigError, match="path ends"):
+        scorer.path_scores(np.zeros(5), np.ones(5), np.array([0.5]))
+    with pytest.raises(TextigError, match="columns"):
+        scorer.path_scores(np.zeros(6), np.ones(6), np.array([0.5]), columns=np.array([99]))
 
 
 def test_unsupported_or_unfitted_models_are_refused() -> None:

@@ -74,8 +74,14 @@ def torch_mlp():
 
 
 ADAPTERS = {
-    "annexml": (annexml, {"path_jumps", "axis_scores", "nudge_scores", "neighbours"}),
-    "reference-bin": (reference_bin, {"path_jumps", "axis_scores", "nudge_scores", "neighbours"}),
+    "annexml": (
+        annexml,
+        {"path_jumps", "path_scores", "axis_scores", "nudge_scores", "neighbours"},
+    ),
+    "reference-bin": (
+        reference_bin,
+        {"path_jumps", "path_scores", "axis_scores", "nudge_scores", "neighbours"},
+    ),
     "ovr-logistic": (ovr_logistic, set()),
     "multioutput-logistic": (multioutput_logistic, set()),
     "knn-euclidean": (knn, {"path_jumps", "axis_scores", "nudge_scores", "neighbours"}),

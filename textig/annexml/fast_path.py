@@ -25,7 +25,7 @@ import contextlib
 import threading
 import weakref
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -33,6 +33,7 @@ import scipy.sparse as sp
 
 from textig.annexml.parallel import one_blas_thread, parallel_map
 from textig.annexml.search import top_k
+from textig.attribution.lines import candidates
 from textig.errors import TextigError
 
 _BLOCK = 1 << 22  # elements of a key matrix computed at once, to bound memory
@@ -42,6 +43,8 @@ _RECENT_KEYS = 96  # (row, cluster) key vectors kept: two rows of every cluster,
 # 15 learners x 2 (~100 MB at 12,000 members): the located-jumps estimator nudges the same
 # probes over a dozen calls, and their keys and top members are most of a call's work
 _PROBE_KEYS = 1024
+_LINES = 64  # (line, cluster) candidate sets path_scores keeps: one path in 30 clusters, twice
+_PROBE_BATCHES = 32  # (probe rows, cluster) stacks of those keys: a batch in every cluster
 _SAMPLE_PER_NN = 32  # top_members' sample: 32 members per neighbour sought (~k·size/32k kept)
 BOTH_SIGNS = np.array([1.0, -1.0])  # axis_scores: every step taken up and down
 ONE_SIGN = np.array([1.0])  # nudge_scores: every (signed) step taken as given
@@ -58,6 +61,7 @@ class PreparedCluster:
     ids: np.ndarray  # (n_c,) int64 training-sample index of each member
     labels: sp.csr_matrix  # (n_c, L) labels of each member
     reach: np.ndarray  # (d,) ‖W[i]‖·max‖e_j‖: bounds how far a unit nudge of feature i moves a key
+    _picked: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -70,6 +74,17 @@ class PreparedCluster:
         if self.copies.size:
             keys[:, self.copies] = keys[:, self.sources]
         return keys
+
+    def label_columns(self, columns: np.ndarray) -> sp.csr_matrix:
+        """``labels[:, columns]``, kept for the last columns asked: IG asks for the same target
+        labels in every call of an explanation, and slicing a sparse matrix is not free."""
+        key = columns.tobytes()
+        kept = self._picked.get(key)
+        if kept is None:
+            kept = self.labels[:, columns]
+            self._picked.clear()
+            self._picked[key] = kept
+        return kept
 
     def axis_gain(self, members: np.ndarray) -> np.ndarray:
         """G rows (len(members), d): how each member's key moves per unit of each feature."""
@@ -187,6 +202,29 @@ class _RecentRows:
         return found
 
 
+class _Kept:
+    """A small thread-safe least-recently-used memory of computed values, by name."""
+
+    def __init__(self, capacity: int) -> None:
+        self._kept: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.capacity = capacity
+
+    def get(self, name, compute):
+        """The value kept under ``name``, else ``compute()``, kept."""
+        with self._lock:
+            value = self._kept.get(name)
+            if value is not None:
+                self._kept.move_to_end(name)
+                return value
+        value = compute()
+        with self._lock:
+            self._kept[name] = value
+            while len(self._kept) > self.capacity:
+                self._kept.popitem(last=False)
+        return value
+
+
 def _prepare_cluster(cluster, Y: sp.csr_matrix) -> PreparedCluster:
     E = np.asarray(cluster.E, dtype=np.float64)
     W = np.asarray(cluster.W, dtype=np.float64)
@@ -261,6 +299,8 @@ class BruteForceScorer:
         self.dim = self.learners[0].centers.shape[1]
         self._recent = _RecentRows()
         self._probes = _RecentRows(_PROBE_KEYS)
+        self._lines = _Kept(_LINES)
+        self._batches = _Kept(_PROBE_BATCHES)
 
     def keys(self, cluster: PreparedCluster, X: np.ndarray) -> np.ndarray:
         """``cluster.keys(X)`` of one of this scorer's clusters; a few rows at a time are
@@ -350,6 +390,61 @@ class BruteForceScorer:
                     scores[rows] += self._votes_in_cluster(learner.clusters[c], X[rows])
         return scores
 
+    def path_scores(
+        self, start: np.ndarray, end: np.ndarray, alphas: np.ndarray, columns=None
+    ) -> np.ndarray:
+        """Votes (n, C) of start + alpha·(end - start) for each of the ``alphas``, equal to
+        scoring those points: the located-jumps estimator bisects along one path dozens of times.
+
+        Every ranking key is linear along a line, so a cluster's keys at the two ends are
+        computed once and only the members that can reach the top set somewhere on the line
+        (``candidates``) are ranked at each alpha; the cluster of each point is found as in
+        ``__call__``.
+        """
+        ends = self.validate(np.stack([start, end]), "path ends")
+        a = np.asarray(alphas, dtype=np.float64)
+        if a.ndim != 1 or not np.all(np.isfinite(a)):
+            raise TextigError("alphas must be a finite 1-d array")
+        cols = self._columns(columns)
+        P = ends[0][None, :] + a[:, None] * (ends[1] - ends[0])[None, :]
+        span = (min(0.0, float(a.min(initial=0.0))), max(1.0, float(a.max(initial=1.0))))
+        scores = np.zeros((len(a), len(cols)))
+        with one_blas_thread():
+            for learner in self.learners:
+                assigned = learner.assign(P)
+                for c in np.unique(assigned):
+                    rows = np.flatnonzero(assigned == c)
+                    cluster = learner.clusters[c]
+                    top = selection(self._line_top(cluster, ends, span, a[rows]), cluster.size)
+                    scores[rows] += (top @ cluster.label_columns(cols)).toarray()
+        return scores
+
+    def _line_top(self, cluster, ends, span, alphas) -> np.ndarray:
+        """(n, k) top members, ascending, of the points at ``alphas`` on the line ``ends``."""
+        if self.num_nn >= cluster.size:
+            return np.broadcast_to(np.arange(cluster.size), (len(alphas), cluster.size)).copy()
+        near, ends_keys = self._line(cluster, ends, span)
+        keys = (1.0 - alphas)[:, None] * ends_keys[0] + alphas[:, None] * ends_keys[1]
+        return near[top_members(keys, self.num_nn)]
+
+    def _line(self, cluster, ends, span) -> tuple[np.ndarray, np.ndarray]:
+        """The members that can be in the top set on the line within ``span`` (ascending) and
+        their keys (2, n) at its ends, computed once per (line, cluster) among the last few."""
+
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            keys = self.keys(cluster, ends)
+            near = candidates(keys[0], keys[1], span[0], span[1], self.num_nn)
+            return near, keys[:, near]
+
+        return self._lines.get((id(cluster), ends.tobytes(), span), compute)
+
+    def _columns(self, columns) -> np.ndarray:
+        """Label ids to score (default: every label), checked."""
+        cols = np.arange(self.n_labels) if columns is None else np.asarray(columns, dtype=int)
+        if cols.ndim != 1 or np.any((cols < 0) | (cols >= self.n_labels)):
+            raise TextigError(f"columns must be label ids in [0, {self.n_labels})")
+        return cols
+
     def axis_scores(
         self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -378,30 +473,34 @@ class BruteForceScorer:
             raise TextigError(f"steps must have the points' shape {P.shape}, got {t.shape}")
         return self._nudged(P, t, columns, ONE_SIGN, self._remembered)[:, :, 0]
 
-    def _fresh(self, cluster: PreparedCluster, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Keys (r, n_c) and top members (r, k) of the rows of P in ``cluster``."""
+    def _fresh(self, cluster: PreparedCluster, P: np.ndarray) -> _Rows:
+        """Keys and top members of the rows of P in ``cluster``."""
         keys = cluster.keys(P)
-        return keys, top_members(keys, self.num_nn)
+        return _Rows(cluster, keys, top_members(keys, self.num_nn))
 
-    def _remembered(self, cluster: PreparedCluster, P: np.ndarray):
+    def _remembered(self, cluster: PreparedCluster, P: np.ndarray) -> _Rows:
         """``_fresh``, each (row, cluster) computed once while among the last ``_PROBE_KEYS``:
-        nudge_scores is asked about the same probes again and again, at other steps."""
+        nudge_scores is asked about the same probes again and again, at other steps, and
+        mostly about the same rows of a cluster together: those are kept stacked too (with the
+        gain rows of their top members, once asked)."""
+        return self._batches.get((id(cluster), P.tobytes()), lambda: self._stacked(cluster, P))
+
+    def _stacked(self, cluster: PreparedCluster, P: np.ndarray) -> _Rows:
         entries = self._probes.entries(cluster, P)
         missing = [entry for entry in entries if entry[1] is None]
         if missing:
             tops = top_members(np.stack([entry[0] for entry in missing]), self.num_nn)
             for entry, top in zip(missing, tops, strict=True):
                 entry[1] = top
-        return np.stack([entry[0] for entry in entries]), np.stack([e[1] for e in entries])
+        keys, own = np.stack([e[0] for e in entries]), np.stack([e[1] for e in entries])
+        return _Rows(cluster, keys, own)
 
     def _nudged(self, P: np.ndarray, t: np.ndarray, columns, signs: np.ndarray, state):
         """(m, d, S, C) votes of P[p] + signs[s]·t[p, i]·e_i for the label ``columns``; the
         points' keys and top members in a cluster come from ``state(cluster, rows)``."""
         if not np.all(np.isfinite(t)):
             raise TextigError("steps must be finite")
-        cols = np.arange(self.n_labels) if columns is None else np.asarray(columns, dtype=int)
-        if cols.ndim != 1 or np.any((cols < 0) | (cols >= self.n_labels)):
-            raise TextigError(f"columns must be label ids in [0, {self.n_labels})")
+        cols = self._columns(columns)
         m, d = P.shape
         base = np.zeros((m, len(cols)))
         out = np.zeros((m, d, len(signs), len(cols)))
@@ -463,7 +562,7 @@ class _AxisLearner:
             rows = np.flatnonzero((self.home == c) | lands.any(axis=(1, 2)))
             cluster = self.learner.clusters[c]
             own_votes, ids, new_votes = _LandedNudges(
-                cluster, *self.state(cluster, self.P[rows]), self.t[rows], lands[rows], self.signs
+                self.state(cluster, self.P[rows]), self.t[rows], lands[rows], self.signs
             ).changes(self.columns)
             home = self.home[rows] == c
             home_votes[rows[home]] = own_votes[home]
@@ -490,29 +589,42 @@ def _summed(ids: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids[first], np.add.reduceat(rows[order], first, axis=0)
 
 
+@dataclass
+class _Rows:
+    """Points in one cluster: their keys (r, n_c) and top members (r, k), and the gain rows
+    (r, k, d) of those members, computed when first asked (the same probes are nudged again)."""
+
+    cluster: PreparedCluster
+    keys: np.ndarray
+    own: np.ndarray
+
+    @cached_property
+    def own_gain(self) -> np.ndarray:
+        r, k = self.own.shape
+        return self.cluster.axis_gain(self.own.ravel()).reshape(r, k, -1)
+
+
 class _LandedNudges:
     """The nudges of r points that land in one cluster: the points' own neighbours there and
     the nudges whose neighbour set differs from them."""
 
     def __init__(
         self,
-        cluster: PreparedCluster,
-        keys: np.ndarray,
-        own: np.ndarray,
+        rows: _Rows,
         t: np.ndarray,
         lands: np.ndarray,
         signs: np.ndarray,
     ) -> None:
-        self.cluster, self.t, self.lands, self.signs = cluster, t, lands, signs  # lands (r, d, S)
-        self.keys, self.own = keys, own  # (r, n_c) the points' keys, (r, k) their top members
-        self.k = own.shape[1]
+        self.cluster, self.t, self.lands, self.signs = rows.cluster, t, lands, signs  # (r, d, S)
+        self.rows, self.keys, self.own = rows, rows.keys, rows.own
+        self.k = self.own.shape[1]
         self.margin = 1e-9 * np.max(np.abs(self.keys), axis=1, initial=0.0)  # (r,)
 
     def changes(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Own votes (r, C) of the label columns, ids (point·S·d + S·axis + sign) of changed
         nudges, their votes."""
         cluster = self.cluster
-        labels = cluster.labels[:, columns]
+        labels = cluster.label_columns(columns)
         own_votes = (selection(self.own, cluster.size) @ labels).toarray()
         none = np.zeros(0, dtype=np.int64), np.zeros((0, own_votes.shape[1]))
         if self.k == cluster.size:
@@ -527,10 +639,8 @@ class _LandedNudges:
 
     def _own_lowest(self) -> np.ndarray:
         """(S, r, d) tau: the lowest moved key of the point's own k under each nudge (per sign)."""
-        r, k = self.own.shape
         own_keys = np.take_along_axis(self.keys, self.own, axis=1)[:, :, None]  # (r, k, 1)
-        gain = self.cluster.axis_gain(self.own.ravel()).reshape(r, k, -1)
-        step = gain * self.t[:, None]  # (r, k, d)
+        step = self.rows.own_gain * self.t[:, None]  # (r, k, d)
         return np.stack([(own_keys + sign * step).min(axis=1) for sign in self.signs])
 
     def _candidates(self, tau: np.ndarray):

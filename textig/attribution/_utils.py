@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from textig.attribution.paths import path_points
 from textig.errors import TextigError
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]
@@ -74,6 +75,22 @@ class Counter:
             self.n_labels = parts[-1].shape[1]
         self.samples += len(X)
         return np.concatenate(parts)
+
+    def along(
+        self, x: np.ndarray, baseline: np.ndarray, alphas: np.ndarray, columns: np.ndarray
+    ) -> np.ndarray:
+        """(n, T): f(baseline + alpha·(x - baseline))[columns] for each of the ``alphas``.
+
+        Uses ``f.path_scores`` when the model has it (points on one line, scored faster than
+        one by one); else scores the materialised path points.
+        """
+        if not callable(getattr(self.f, "path_scores", None)):
+            return self(path_points(x, baseline, alphas))[:, columns]
+        scores = np.asarray(self.f.path_scores(baseline, x, alphas, columns), dtype=np.float64)
+        if scores.shape != (len(alphas), len(columns)) or not np.all(np.isfinite(scores)):
+            raise TextigError("the model's path_scores gave a wrong shape or non-finite scores")
+        self.samples += len(alphas)
+        return scores
 
     def axis_differences(
         self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray

@@ -201,7 +201,7 @@ def _located(model, x, baseline, targets, steps, budget):
     nodes each): the quotient estimator then runs. The scan of 4 x steps cells bounds the
     count from below before any bisection; the located jumps give it exactly."""
     alphas = np.linspace(0.0, 1.0, _SCAN_CELLS * steps + 1)
-    scores = model(path_points(x, baseline, alphas))[:, targets]
+    scores = model.along(x, baseline, alphas, targets)
     if _most_jumps(scores[1:] != scores[:-1]) * NODES_PER_JUMP > budget:
         return None, None
     if not len(changed_cells(scores)):  # the targets' scores never change: nothing to share

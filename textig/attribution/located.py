@@ -85,7 +85,7 @@ def locate_jumps(
         if not len(lo):
             break
         mid = 0.5 * (lo + hi)
-        middle = model(path_points(x, baseline, mid))[:, targets]
+        middle = model.along(x, baseline, mid, targets)
         left = np.any(before != middle, axis=1)
         right = np.any(middle != after, axis=1)
         lo = np.concatenate([lo[left], mid[right]])
@@ -154,11 +154,12 @@ def _measured_shares(model, x, baseline, targets, jumps, which, side, offset) ->
     """(len(which), d) shares of the jumps ``which``, each probed ``offset`` before (side -1)
     or after (+1) it; 0 for a probe whose scores are not those on its side of the jump."""
     centres = 0.5 * (jumps.lo[which] + jumps.hi[which])
-    probes = path_points(x, baseline, centres + side * offset)
+    alphas = centres + side * offset
+    probes = path_points(x, baseline, alphas)
     before, after = jumps.before[which], jumps.after[which]
     start = np.where(side[:, None] < 0, before, after)
     end = np.where(side[:, None] < 0, after, before)
-    ready = np.flatnonzero(np.all(model(probes)[:, targets] == start, axis=1))
+    ready = np.flatnonzero(np.all(model.along(x, baseline, alphas, targets) == start, axis=1))
     out = np.zeros((len(which), len(x)))
     for first in range(0, len(ready), PROBE_BATCH):
         batch = ready[first : first + PROBE_BATCH]

@@ -51,7 +51,8 @@ class AnnexMLScorer:
 
 
 class AnnexMLVotes(AnnexMLScorer):
-    """Vote-count AnnexML: fast nudges, exact path jumps, and the neighbours behind a score."""
+    """Vote-count AnnexML: fast nudges and path scores, exact path jumps, and the neighbours
+    behind a score."""
 
     def __init__(self, model: AnnexML, *, path: str | None = None) -> None:
         super().__init__(model, path=path)
@@ -70,6 +71,11 @@ class AnnexMLVotes(AnnexMLScorer):
         self, points: np.ndarray, steps: np.ndarray, columns: np.ndarray | None = None
     ) -> np.ndarray:
         return self._fast.nudge_scores(points, steps, columns)
+
+    def path_scores(
+        self, start: np.ndarray, end: np.ndarray, alphas: np.ndarray, columns=None
+    ) -> np.ndarray:
+        return self._fast.path_scores(start, end, alphas, columns)
 
     def path_jumps(self, x: np.ndarray, baseline: np.ndarray) -> list[PathJump]:
         return path_jumps(self._fast, x, baseline)

@@ -21,6 +21,7 @@ from textig.models.protocol import (
     HasNeighbours,
     HasNudgeScores,
     HasPathJumps,
+    HasPathScores,
     Scorer,
     feature_mean,
 )
@@ -132,6 +133,17 @@ def check_nudge_scores(scorer: HasNudgeScores, X: np.ndarray) -> None:
     _require(bool(np.allclose(got, want, atol=1e-9)), "nudge_scores differ")
 
 
+def check_path_scores(scorer: HasPathScores, X: np.ndarray) -> None:
+    """Scores along a line (ends, inside, a little beyond) equal the scores of its points."""
+    start, end = X[0], X[1]
+    alphas = np.concatenate([np.linspace(0.0, 1.0, 41), [-0.05, 1.05, 0.5]])
+    columns = np.arange(min(3, len(scorer.labels)))
+    got = np.asarray(scorer.path_scores(start, end, alphas, columns))
+    _require(got.shape == (len(alphas), len(columns)), f"path_scores shape {got.shape}")
+    want = scorer(start[None, :] + alphas[:, None] * (end - start)[None, :])[:, columns]
+    _require(bool(np.allclose(got, want, atol=1e-9)), "path_scores differ")
+
+
 def check_gradients(scorer: HasGradients, X: np.ndarray) -> None:
     """Gradients (n, T, d) equal central differences of the scores (relative 1e-4)."""
     points, d = X[:2], X.shape[1]
@@ -179,6 +191,8 @@ def scorer_checks(scorer: Scorer) -> list[Callable[[Scorer, np.ndarray], None]]:
         checks.append(check_axis_scores)
     if isinstance(scorer, HasNudgeScores):
         checks.append(check_nudge_scores)
+    if isinstance(scorer, HasPathScores):
+        checks.append(check_path_scores)
     if isinstance(scorer, HasGradients):
         checks.append(check_gradients)
     if isinstance(scorer, HasNeighbours):

@@ -2,10 +2,10 @@
 
 A **scorer** maps features to label scores. That is all the black-box IG estimator needs.
 Optional **capabilities** let a model give more: exact IG (``path_jumps``), faster black-box IG
-(``axis_scores``, ``nudge_scores``), autograd IG (``gradients``), evidence (``neighbours``), and
-a default baseline (``feature_mean``). ``Explainer`` talks to models only through this
-protocol; each kind of model gets a small adapter (``textig.models.adapters``), and every
-adapter passes the same conformance checks (``textig.models.conformance``).
+(``axis_scores``, ``nudge_scores``, ``path_scores``), autograd IG (``gradients``), evidence
+(``neighbours``), and a default baseline (``feature_mean``). ``Explainer`` talks to models only
+through this protocol; each kind of model gets a small adapter (``textig.models.adapters``), and
+every adapter passes the same conformance checks (``textig.models.conformance``).
 """
 
 from __future__ import annotations
@@ -82,6 +82,20 @@ class HasNudgeScores(Protocol):
 
 
 @runtime_checkable
+class HasPathScores(Protocol):
+    """Scores of many points on one straight line, faster than scoring them one by one.
+
+    ``path_scores(start (d,), end (d,), alphas (n,), columns)`` -> (n, C): the scores of
+    ``start + alpha·(end - start)``. The located-jumps estimator bisects along the explained
+    path with it; a model whose ranking keys are linear in x ranks only what can change there.
+    """
+
+    def path_scores(
+        self, start: np.ndarray, end: np.ndarray, alphas: np.ndarray, columns=None
+    ) -> np.ndarray: ...
+
+
+@runtime_checkable
 class HasGradients(Protocol):
     """Differentiable scores: ``gradients(X (n, d), targets (T,))`` -> (n, T, d)."""
 
@@ -138,6 +152,7 @@ def capabilities(scorer: Scorer) -> list[str]:
         "path_jumps": isinstance(scorer, HasPathJumps),
         "axis_scores": isinstance(scorer, HasAxisScores),
         "nudge_scores": isinstance(scorer, HasNudgeScores),
+        "path_scores": isinstance(scorer, HasPathScores),
         "gradients": isinstance(scorer, HasGradients),
         "neighbours": isinstance(scorer, HasNeighbours),
         "feature_mean": feature_mean(scorer) is not None,
