@@ -34,6 +34,7 @@ import scipy.sparse as sp
 from textig.annexml.parallel import one_blas_thread, parallel_map
 from textig.annexml.search import top_k
 from textig.attribution.lines import candidates
+from textig.attribution.paths import path_points
 from textig.errors import TextigError
 
 _BLOCK = 1 << 22  # elements of a key matrix computed at once, to bound memory
@@ -406,7 +407,7 @@ class BruteForceScorer:
         if a.ndim != 1 or not np.all(np.isfinite(a)):
             raise TextigError("alphas must be a finite 1-d array")
         cols = self._columns(columns)
-        P = ends[0][None, :] + a[:, None] * (ends[1] - ends[0])[None, :]
+        P = path_points(ends[1], ends[0], a)
         span = (min(0.0, float(a.min(initial=0.0))), max(1.0, float(a.max(initial=1.0))))
         scores = np.zeros((len(a), len(cols)))
         with one_blas_thread():
