@@ -408,7 +408,7 @@ class BruteForceScorer:
             raise TextigError("alphas must be a finite 1-d array")
         cols = self._columns(columns)
         P = path_points(ends[1], ends[0], a)
-        span = (min(0.0, float(a.min(initial=0.0))), max(1.0, float(a.max(initial=1.0))))
+        span = (float(a.min(initial=0.0)), float(a.max(initial=1.0)))  # [0, 1] and every alpha
         scores = np.zeros((len(a), len(cols)))
         with one_blas_thread():
             for learner in self.learners:
